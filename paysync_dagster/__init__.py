@@ -1,0 +1,1 @@
+"""paysync: per-tenant sync of payment and payroll provider data into SQL, run by Dagster."""

@@ -1,0 +1,1 @@
+"""Persistence: tables, migrations, batched upserts and the credential vault."""

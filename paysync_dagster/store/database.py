@@ -1,0 +1,75 @@
+"""Engine creation and schema migrations for SQLite (local default) and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+class SerializedJson(str):
+    """JSON text that is already serialized; written to a JSON column as is.
+
+    The sync hot path serializes each provider object once to hash it, and passing the text
+    through avoids serializing it a second time on insert.
+    """
+
+    __slots__ = ()
+
+
+def _serialize_json(value: Any) -> str:
+    if isinstance(value, SerializedJson):
+        return value
+    return json.dumps(value, separators=(",", ":"), default=str)
+
+
+def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers (the Dagster UI, checks) run while a sync writes; busy_timeout makes
+    # concurrent writers in one run wait for each other instead of failing.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def create_engine(url: str) -> sa.Engine:
+    """An engine for `url`; a SQLite file's folder is created if missing."""
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, json_serializer=_serialize_json)
+        sa.event.listen(engine, "connect", _configure_sqlite)
+        return engine
+    return sa.create_engine(url, json_serializer=_serialize_json, pool_pre_ping=True)
+
+
+def _alembic_config(connection: sa.Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(engine: sa.Engine, revision: str = "head") -> None:
+    """Apply migrations up to `revision` (idempotent: a current database is left as is)."""
+    with engine.begin() as connection:
+        command.upgrade(_alembic_config(connection), revision)
+
+
+def is_current(engine: sa.Engine) -> bool:
+    """Whether the database is migrated to the newest revision."""
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_heads()
+        heads = ScriptDirectory.from_config(_alembic_config(connection)).get_heads()
+        return set(current) == set(heads)

@@ -1,0 +1,156 @@
+"""Sync sessions and their events: what each sync did, how far it got, what it skipped."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from paysync_dagster.store.tables import payment_sync_events, payment_sync_sessions
+
+RUNNING = "running"
+COMPLETED = "completed"
+COMPLETED_WITH_ERRORS = "completed_with_errors"
+FAILED = "failed"
+
+_sessions = payment_sync_sessions
+
+
+@dataclass
+class SessionProgress:
+    """Counters a sync adds to its session after each committed batch."""
+
+    listed: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    pages: int = 0
+    api_calls: int = 0
+    retries: int = 0
+
+
+@dataclass(frozen=True)
+class ResumePoint:
+    """Where a failed full sync stopped: the next sync continues from its cursor."""
+
+    session_id: str
+    cursor: str
+    watermark: datetime
+
+
+def find_resume_point(
+    connection: sa.Connection, *, workspace_id: str, provider: str, entity_type: str
+) -> ResumePoint | None:
+    """The resume point of the latest session, if that session failed part-way."""
+    latest = connection.execute(
+        sa.select(
+            _sessions.c.id, _sessions.c.status, _sessions.c.resume_cursor, _sessions.c.watermark
+        )
+        .where(_sessions.c.workspace_id == workspace_id)
+        .where(_sessions.c.provider == provider)
+        .where(_sessions.c.entity_type == entity_type)
+        .order_by(_sessions.c.started_at.desc())
+        .limit(1)
+    ).first()
+    if latest is None or latest.status != FAILED or latest.resume_cursor is None:
+        return None
+    return ResumePoint(latest.id, latest.resume_cursor, latest.watermark)
+
+
+def start_session(
+    connection: sa.Connection,
+    *,
+    workspace_id: str,
+    provider: str,
+    entity_type: str,
+    watermark: datetime,
+    dagster_run_id: str | None,
+    resumed_from: ResumePoint | None,
+) -> str:
+    """Open a running session and return its id."""
+    session_id = str(uuid.uuid4())
+    connection.execute(
+        sa.insert(_sessions).values(
+            id=session_id,
+            workspace_id=workspace_id,
+            provider=provider,
+            entity_type=entity_type,
+            status=RUNNING,
+            dagster_run_id=dagster_run_id,
+            resumed_from_session_id=resumed_from.session_id if resumed_from else None,
+            resume_cursor=resumed_from.cursor if resumed_from else None,
+            watermark=watermark,
+            started_at=datetime.now(UTC),
+        )
+    )
+    return session_id
+
+
+def add_progress(
+    connection: sa.Connection, session_id: str, progress: SessionProgress, *, cursor: str | None
+) -> None:
+    """Add a committed batch's counters to the session and move its resume cursor."""
+    increments = {name: _sessions.c[name] + value for name, value in asdict(progress).items()}
+    connection.execute(
+        sa.update(_sessions)
+        .where(_sessions.c.id == session_id)
+        .values(**increments, resume_cursor=cursor)
+    )
+
+
+def finish_session(
+    connection: sa.Connection,
+    session_id: str,
+    *,
+    status: str,
+    deleted: int = 0,
+    error_message: str | None = None,
+) -> None:
+    """Close a session; a completed one drops its resume cursor, a failed one keeps it."""
+    values: dict[str, Any] = {
+        "status": status,
+        "deleted": deleted,
+        "error_message": error_message,
+        "finished_at": datetime.now(UTC),
+    }
+    if status != FAILED:
+        values["resume_cursor"] = None
+    connection.execute(sa.update(_sessions).where(_sessions.c.id == session_id).values(**values))
+
+
+def record_events(
+    connection: sa.Connection,
+    events: Iterable[Mapping[str, Any]],
+    *,
+    workspace_id: str,
+    provider: str,
+    session_id: str | None,
+) -> None:
+    """Append events (`event_type`, `entity_type`, `external_id`, `message`, `details`)."""
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "workspace_id": workspace_id,
+            "provider": provider,
+            "session_id": session_id,
+            "entity_type": None,
+            "external_id": None,
+            "message": None,
+            "details": None,
+            **event,
+            "created_at": now,
+        }
+        for event in events
+    ]
+    if rows:
+        connection.execute(sa.insert(payment_sync_events), rows)
+
+
+def get_session(connection: sa.Connection, session_id: str) -> sa.Row | None:
+    """One session row by id."""
+    return connection.execute(sa.select(_sessions).where(_sessions.c.id == session_id)).first()

@@ -1,0 +1,189 @@
+"""SQLAlchemy Core tables: the canonical provider mirror and the sync control tables.
+
+Every canonical table shares the same spine (`workspace_id`, `provider`, `external_id`, `raw`,
+`raw_hash`, `source_ts`, `deleted_at`, `synced_at`) so one upsert path serves them all; the typed
+columns are the fields people filter and join on. The Alembic migrations create exactly these
+tables, and a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+Json = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+Timestamp = sa.DateTime(timezone=True)
+
+
+def _canonical_table(name: str, *columns: sa.Column) -> sa.Table:
+    """A canonical entity table: the shared spine plus the entity's typed columns."""
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("id", BigId, primary_key=True, autoincrement=True),
+        sa.Column("workspace_id", sa.String(64), nullable=False),
+        sa.Column("provider", sa.String(32), nullable=False),
+        sa.Column("external_id", sa.String(255), nullable=False),
+        *columns,
+        sa.Column("created_at", Timestamp),
+        sa.Column("raw", Json, nullable=False),
+        sa.Column("raw_hash", sa.String(32), nullable=False),
+        sa.Column("source_ts", Timestamp, nullable=False),
+        sa.Column("deleted_at", Timestamp),
+        sa.Column("synced_at", Timestamp, nullable=False),
+        sa.UniqueConstraint("workspace_id", "provider", "external_id"),
+    )
+
+
+customers = _canonical_table(
+    "customers",
+    sa.Column("email", sa.String(320)),
+    sa.Column("name", sa.String(255)),
+    sa.Column("phone", sa.String(64)),
+    sa.Column("currency", sa.String(3)),
+    sa.Column("balance", sa.BigInteger),
+    sa.Column("delinquent", sa.Boolean),
+)
+
+products = _canonical_table(
+    "products",
+    sa.Column("name", sa.String(255)),
+    sa.Column("description", sa.Text),
+    sa.Column("active", sa.Boolean),
+)
+
+prices = _canonical_table(
+    "prices",
+    sa.Column("product_external_id", sa.String(255)),
+    sa.Column("currency", sa.String(3)),
+    sa.Column("unit_amount", sa.BigInteger),
+    sa.Column("price_type", sa.String(16)),
+    sa.Column("recurring_interval", sa.String(16)),
+    sa.Column("recurring_interval_count", sa.Integer),
+    sa.Column("active", sa.Boolean),
+)
+
+subscriptions = _canonical_table(
+    "subscriptions",
+    sa.Column("customer_external_id", sa.String(255)),
+    sa.Column("price_external_id", sa.String(255)),
+    sa.Column("status", sa.String(32)),
+    sa.Column("quantity", sa.Integer),
+    sa.Column("current_period_start", Timestamp),
+    sa.Column("current_period_end", Timestamp),
+    sa.Column("cancel_at_period_end", sa.Boolean),
+    sa.Column("canceled_at", Timestamp),
+)
+
+invoices = _canonical_table(
+    "invoices",
+    sa.Column("customer_external_id", sa.String(255)),
+    sa.Column("subscription_external_id", sa.String(255)),
+    sa.Column("number", sa.String(64)),
+    sa.Column("status", sa.String(32)),
+    sa.Column("currency", sa.String(3)),
+    sa.Column("amount_due", sa.BigInteger),
+    sa.Column("amount_paid", sa.BigInteger),
+    sa.Column("total", sa.BigInteger),
+    sa.Column("period_start", Timestamp),
+    sa.Column("period_end", Timestamp),
+)
+
+employees = _canonical_table(
+    "employees",
+    sa.Column("first_name", sa.String(255)),
+    sa.Column("last_name", sa.String(255)),
+    sa.Column("email", sa.String(320)),
+    sa.Column("status", sa.String(32)),
+)
+
+employment_contracts = _canonical_table(
+    "employment_contracts",
+    sa.Column("employee_external_id", sa.String(255)),
+    sa.Column("contract_type", sa.String(64)),
+    sa.Column("start_date", sa.Date),
+    sa.Column("end_date", sa.Date),
+    sa.Column("status", sa.String(32)),
+)
+
+CANONICAL_TABLES: dict[str, sa.Table] = {
+    table.name: table
+    for table in (
+        customers,
+        products,
+        prices,
+        subscriptions,
+        invoices,
+        employees,
+        employment_contracts,
+    )
+}
+
+workspace_payment_configurations = sa.Table(
+    "workspace_payment_configurations",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("workspace_id", sa.String(64), nullable=False),
+    sa.Column("provider", sa.String(32), nullable=False),
+    sa.Column("is_active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("is_test_mode", sa.Boolean, nullable=False),
+    sa.Column("api_base", sa.String(2048)),
+    sa.Column("rate_limit_per_second", sa.Float),
+    sa.Column("api_key_ciphertext", sa.Text, nullable=False),
+    sa.Column("webhook_secret_ciphertext", sa.Text),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.UniqueConstraint("workspace_id", "provider"),
+)
+
+payment_sync_sessions = sa.Table(
+    "payment_sync_sessions",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("workspace_id", sa.String(64), nullable=False),
+    sa.Column("provider", sa.String(32), nullable=False),
+    sa.Column("entity_type", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("dagster_run_id", sa.String(64)),
+    sa.Column("resumed_from_session_id", sa.String(36)),
+    sa.Column("resume_cursor", sa.String(255)),
+    sa.Column("watermark", Timestamp, nullable=False),
+    sa.Column("listed", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("inserted", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("updated", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("unchanged", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("deleted", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("failed", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("pages", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("api_calls", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("retries", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("error_message", sa.Text),
+    sa.Column("started_at", Timestamp, nullable=False),
+    sa.Column("finished_at", Timestamp),
+    sa.Index(None, "workspace_id", "provider", "entity_type", "started_at"),
+)
+
+payment_sync_events = sa.Table(
+    "payment_sync_events",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("workspace_id", sa.String(64), nullable=False),
+    sa.Column("provider", sa.String(32), nullable=False),
+    sa.Column("session_id", sa.String(36)),
+    sa.Column("event_type", sa.String(64), nullable=False),
+    sa.Column("entity_type", sa.String(64)),
+    sa.Column("external_id", sa.String(255)),
+    sa.Column("message", sa.Text),
+    sa.Column("details", Json),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Index(None, "workspace_id", "provider", "session_id"),
+)

@@ -1,0 +1,175 @@
+"""The one way rows reach the canonical tables: batched upserts with an ordering guard.
+
+Full syncs, webhooks and repairs all write through `upsert_rows`. A row is keyed by
+`(workspace_id, provider, external_id)` and only overwritten by data whose `source_ts` is at
+least as new as what is stored, so a late, older delivery can never undo a newer one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+KEY_COLUMNS = ("workspace_id", "provider", "external_id")
+# Columns the upsert never overwrites: the surrogate key and the natural key itself.
+_IMMUTABLE_COLUMNS = {"id", *KEY_COLUMNS}
+
+
+@dataclass
+class UpsertCounts:
+    """What one or more upserts did to the rows they were given."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    stale: int = 0
+
+
+def as_utc(value: datetime) -> datetime:
+    """A timezone-aware UTC datetime; SQLite hands back naive values that are UTC by contract."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@cache
+def _upsert_statement(table: sa.Table, dialect_name: str) -> sa.Insert:
+    insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
+    statement = insert(table)
+    excluded = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=list(KEY_COLUMNS),
+        set_={c.name: excluded[c.name] for c in table.columns if c.name not in _IMMUTABLE_COLUMNS},
+        # The ordering guard, enforced by the database so concurrent writers cannot race it.
+        where=table.c.source_ts <= excluded.source_ts,
+    )
+
+
+def _newest_per_key(rows: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    """One row per external id: the newest by source_ts, the later one on a tie."""
+    newest: dict[str, Mapping[str, Any]] = {}
+    for row in rows:
+        current = newest.get(row["external_id"])
+        if current is None or as_utc(row["source_ts"]) >= as_utc(current["source_ts"]):
+            newest[row["external_id"]] = row
+    return newest
+
+
+def upsert_rows(
+    connection: sa.Connection,
+    table: sa.Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    workspace_id: str,
+    provider: str,
+    synced_at: datetime,
+) -> UpsertCounts:
+    """Insert or update one batch of canonical rows for one workspace and provider.
+
+    Each row carries `external_id`, the table's typed columns, `raw`, `raw_hash`, `source_ts`
+    and `deleted_at`. Rows whose content is unchanged, or older than what is stored, are not
+    rewritten, but their `synced_at` is set so a full sync knows the provider still lists them.
+    Runs inside the caller's transaction.
+    """
+    counts = UpsertCounts()
+    if not rows:
+        return counts
+    by_key = _newest_per_key(rows)
+    scope = (table.c.workspace_id == workspace_id) & (table.c.provider == provider)
+    stored = {
+        row.external_id: row
+        for row in connection.execute(
+            sa.select(table.c.external_id, table.c.raw_hash, table.c.source_ts, table.c.deleted_at)
+            .where(scope)
+            .where(table.c.external_id.in_(list(by_key)))
+        )
+    }
+
+    to_write: list[dict[str, Any]] = []
+    to_touch: list[str] = []
+    for external_id, row in by_key.items():
+        current = stored.get(external_id)
+        if current is None:
+            counts.inserted += 1
+        elif as_utc(current.source_ts) > as_utc(row["source_ts"]):
+            counts.stale += 1
+            to_touch.append(external_id)
+            continue
+        elif current.raw_hash == row["raw_hash"] and (current.deleted_at is None) == (
+            row.get("deleted_at") is None
+        ):
+            counts.unchanged += 1
+            to_touch.append(external_id)
+            continue
+        else:
+            counts.updated += 1
+        to_write.append(
+            {
+                **row,
+                "workspace_id": workspace_id,
+                "provider": provider,
+                "deleted_at": row.get("deleted_at"),
+                "synced_at": synced_at,
+            }
+        )
+
+    if to_write:
+        connection.execute(_upsert_statement(table, connection.dialect.name), to_write)
+    touch_rows(
+        connection,
+        table,
+        to_touch,
+        workspace_id=workspace_id,
+        provider=provider,
+        synced_at=synced_at,
+    )
+    return counts
+
+
+def touch_rows(
+    connection: sa.Connection,
+    table: sa.Table,
+    external_ids: Sequence[str],
+    *,
+    workspace_id: str,
+    provider: str,
+    synced_at: datetime,
+) -> None:
+    """Record that the provider still lists these rows, without rewriting them."""
+    if external_ids:
+        connection.execute(
+            sa.update(table)
+            .where(table.c.workspace_id == workspace_id)
+            .where(table.c.provider == provider)
+            .where(table.c.external_id.in_(list(external_ids)))
+            .values(synced_at=synced_at)
+        )
+
+
+def mark_unlisted_as_deleted(
+    connection: sa.Connection,
+    table: sa.Table,
+    *,
+    workspace_id: str,
+    provider: str,
+    listed_since: datetime,
+    deleted_at: datetime,
+) -> int:
+    """Soft-delete rows a completed full listing did not return; returns how many.
+
+    Every row the listing returned had its `synced_at` set at or after `listed_since`, so rows
+    still older than that are the ones the provider no longer lists.
+    """
+    result = connection.execute(
+        sa.update(table)
+        .where(table.c.workspace_id == workspace_id)
+        .where(table.c.provider == provider)
+        .where(table.c.deleted_at.is_(None))
+        .where(table.c.synced_at < listed_since)
+        .values(deleted_at=deleted_at)
+    )
+    return result.rowcount

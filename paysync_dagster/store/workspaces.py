@@ -1,0 +1,253 @@
+"""Workspace provider configurations: validated on the way in, credentials stored encrypted.
+
+A workspace (tenant) has at most one configuration per provider. The API key and webhook secret
+only ever leave this module decrypted inside a `WorkspaceCredentials`, whose repr hides them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+
+from paysync_dagster.store.tables import CANONICAL_TABLES, workspace_payment_configurations
+from paysync_dagster.store.vault import Vault
+
+WORKSPACE_ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+STRIPE_API_KEY_PATTERN = re.compile(r"(sk|rk)_(test|live)_[A-Za-z0-9]{8,240}")
+STRIPE_WEBHOOK_SECRET_PATTERN = re.compile(r"whsec_[A-Za-z0-9+/=_-]{8,240}")
+SUPPORTED_PROVIDERS = ("stripe",)
+
+_table = workspace_payment_configurations
+
+
+class WorkspaceError(ValueError):
+    """A workspace operation was refused; the message names the bad input, never a secret."""
+
+
+@dataclass(frozen=True)
+class WorkspaceSummary:
+    """What may be shown about a configuration: everything except the secrets."""
+
+    workspace_id: str
+    provider: str
+    is_active: bool
+    is_test_mode: bool
+    api_base: str | None
+    rate_limit_per_second: float | None
+    has_webhook_secret: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class WorkspaceCredentials:
+    """A configuration with its secrets decrypted, for the provider client only."""
+
+    summary: WorkspaceSummary
+    api_key: str = field(repr=False)
+    webhook_secret: str | None = field(default=None, repr=False)
+
+
+def validate_workspace_id(value: str) -> str:
+    """A workspace id is a slug: it doubles as the Dagster partition key."""
+    if not WORKSPACE_ID_PATTERN.fullmatch(value):
+        raise WorkspaceError(
+            f"invalid workspace id {value[:80]!r}: use 1-64 lowercase letters, digits, '-' or '_',"
+            " starting with a letter or digit"
+        )
+    return value
+
+
+def validate_provider(value: str) -> str:
+    """Only providers paysync can sync may be configured."""
+    if value not in SUPPORTED_PROVIDERS:
+        raise WorkspaceError(
+            f"unsupported provider {value[:40]!r}: choose one of {', '.join(SUPPORTED_PROVIDERS)}"
+        )
+    return value
+
+
+def validate_stripe_api_key(value: str) -> str:
+    """A Stripe secret or restricted key; its text is never repeated in the error."""
+    if not STRIPE_API_KEY_PATTERN.fullmatch(value):
+        raise WorkspaceError(
+            "invalid Stripe API key: expected sk_test_…, sk_live_…, rk_test_… or rk_live_…"
+            " followed by letters and digits"
+        )
+    return value
+
+
+def validate_webhook_secret(value: str) -> str:
+    """A Stripe webhook signing secret (`whsec_…`); its text is never repeated in the error."""
+    if not STRIPE_WEBHOOK_SECRET_PATTERN.fullmatch(value):
+        raise WorkspaceError("invalid webhook secret: expected whsec_ followed by the secret")
+    return value
+
+
+def validate_api_base(value: str) -> str:
+    """An http(s) URL without credentials, query or fragment."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise WorkspaceError(
+            f"invalid API base URL {value[:200]!r}: expected http(s)://host[:port]"
+        )
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise WorkspaceError(
+            "invalid API base URL: it must not carry credentials, a query or a fragment"
+        )
+    return value.rstrip("/")
+
+
+def _summary(row: sa.Row) -> WorkspaceSummary:
+    return WorkspaceSummary(
+        workspace_id=row.workspace_id,
+        provider=row.provider,
+        is_active=row.is_active,
+        is_test_mode=row.is_test_mode,
+        api_base=row.api_base,
+        rate_limit_per_second=row.rate_limit_per_second,
+        has_webhook_secret=row.webhook_secret_ciphertext is not None,
+        created_at=row.created_at,
+    )
+
+
+def add_workspace(
+    engine: sa.Engine,
+    vault: Vault,
+    *,
+    workspace_id: str,
+    provider: str,
+    api_key: str,
+    webhook_secret: str | None = None,
+    api_base: str | None = None,
+    rate_limit_per_second: float | None = None,
+    replace: bool = False,
+) -> WorkspaceSummary:
+    """Validate and store a workspace's provider configuration with encrypted secrets.
+
+    Refuses an existing (workspace, provider) pair unless `replace` is set; nothing is written
+    when any input is invalid.
+    """
+    validate_workspace_id(workspace_id)
+    validate_provider(provider)
+    validate_stripe_api_key(api_key)
+    if webhook_secret is not None:
+        validate_webhook_secret(webhook_secret)
+    if api_base is not None:
+        api_base = validate_api_base(api_base)
+    if rate_limit_per_second is not None and not 0 < rate_limit_per_second <= 10_000:
+        raise WorkspaceError("invalid rate limit: expected requests per second in (0, 10000]")
+
+    now = datetime.now(UTC)
+    values = {
+        "is_active": True,
+        "is_test_mode": "_test_" in api_key,
+        "api_base": api_base,
+        "rate_limit_per_second": rate_limit_per_second,
+        "api_key_ciphertext": vault.encrypt(api_key, workspace_id=workspace_id, provider=provider),
+        "webhook_secret_ciphertext": None
+        if webhook_secret is None
+        else vault.encrypt(webhook_secret, workspace_id=workspace_id, provider=provider),
+        "updated_at": now,
+    }
+    key = (_table.c.workspace_id == workspace_id) & (_table.c.provider == provider)
+    with engine.begin() as connection:
+        exists = connection.execute(sa.select(_table.c.id).where(key)).first() is not None
+        if exists and not replace:
+            raise WorkspaceError(
+                f"workspace {workspace_id!r} already has a {provider} configuration"
+                " (use --replace to overwrite it)"
+            )
+        if exists:
+            connection.execute(sa.update(_table).where(key).values(**values))
+        else:
+            connection.execute(
+                sa.insert(_table).values(
+                    workspace_id=workspace_id, provider=provider, created_at=now, **values
+                )
+            )
+        return _summary(connection.execute(sa.select(_table).where(key)).one())
+
+
+def list_workspaces(engine: sa.Engine, *, provider: str | None = None) -> list[WorkspaceSummary]:
+    """Every configuration, ordered by workspace id; secrets are not read."""
+    query = sa.select(_table).order_by(_table.c.workspace_id, _table.c.provider)
+    if provider is not None:
+        query = query.where(_table.c.provider == provider)
+    with engine.connect() as connection:
+        return [_summary(row) for row in connection.execute(query)]
+
+
+def workspace_ids(engine: sa.Engine) -> list[str]:
+    """The distinct ids of workspaces with an active configuration: the Dagster partitions."""
+    query = (
+        sa.select(_table.c.workspace_id)
+        .where(_table.c.is_active)
+        .distinct()
+        .order_by(_table.c.workspace_id)
+    )
+    with engine.connect() as connection:
+        return list(connection.scalars(query))
+
+
+def load_credentials(
+    engine: sa.Engine, vault: Vault, *, workspace_id: str, provider: str
+) -> WorkspaceCredentials:
+    """The configuration with decrypted secrets; a clear error when there is none."""
+    key = (_table.c.workspace_id == workspace_id) & (_table.c.provider == provider)
+    with engine.connect() as connection:
+        row = connection.execute(sa.select(_table).where(key)).first()
+    if row is None:
+        raise WorkspaceError(f"workspace {workspace_id!r} has no {provider} configuration")
+    webhook_secret = (
+        None
+        if row.webhook_secret_ciphertext is None
+        else vault.decrypt(
+            row.webhook_secret_ciphertext, workspace_id=workspace_id, provider=provider
+        )
+    )
+    return WorkspaceCredentials(
+        summary=_summary(row),
+        api_key=vault.decrypt(row.api_key_ciphertext, workspace_id=workspace_id, provider=provider),
+        webhook_secret=webhook_secret,
+    )
+
+
+def remove_workspace(engine: sa.Engine, workspace_id: str, *, purge_data: bool = False) -> int:
+    """Delete a workspace's configurations (and, if asked, its synced rows); returns how many
+    configurations were removed."""
+    validate_workspace_id(workspace_id)
+    with engine.begin() as connection:
+        removed = connection.execute(
+            sa.delete(_table).where(_table.c.workspace_id == workspace_id)
+        ).rowcount
+        if removed == 0:
+            raise WorkspaceError(f"no workspace {workspace_id!r} is configured")
+        if purge_data:
+            for table in CANONICAL_TABLES.values():
+                connection.execute(sa.delete(table).where(table.c.workspace_id == workspace_id))
+    return removed
+
+
+def rotate_keys(engine: sa.Engine, vault: Vault) -> int:
+    """Re-encrypt every stored secret not under the vault's primary key; returns how many.
+
+    Runs in one transaction, so a failure part-way leaves every secret under its old key.
+    """
+    rotated = 0
+    with engine.begin() as connection:
+        for row in connection.execute(sa.select(_table)).all():
+            changes = {}
+            for column in ("api_key_ciphertext", "webhook_secret_ciphertext"):
+                token = getattr(row, column)
+                if token is not None and vault.needs_rotation(token):
+                    changes[column] = vault.reencrypt(
+                        token, workspace_id=row.workspace_id, provider=row.provider
+                    )
+            if changes:
+                connection.execute(sa.update(_table).where(_table.c.id == row.id).values(**changes))
+                rotated += len(changes)
+    return rotated
