@@ -1,0 +1,1 @@
+"""Local stand-ins for provider APIs, used by the demo, the tests and the benchmarks."""
