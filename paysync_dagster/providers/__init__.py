@@ -1,0 +1,1 @@
+"""Provider API clients and the mapping of provider objects to canonical rows."""

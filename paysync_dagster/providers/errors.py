@@ -1,0 +1,13 @@
+"""Errors a provider client raises; messages never contain credentials."""
+
+
+class ProviderError(Exception):
+    """A provider call failed for good."""
+
+
+class ProviderAuthError(ProviderError):
+    """The provider rejected the workspace's credentials: retrying cannot help."""
+
+
+class ProviderUnavailableError(ProviderError):
+    """The provider kept failing (429, 5xx, network) after every retry."""

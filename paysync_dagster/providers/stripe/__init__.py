@@ -1,0 +1,1 @@
+"""Stripe: API client through the official SDK and mapping to canonical rows."""

@@ -1,0 +1,255 @@
+"""Full sync of one entity for one workspace: list everything, upsert in batches, then mark
+what the provider no longer lists as deleted.
+
+Every batch is one transaction that writes the rows, the events for records that failed to
+map, and the session's progress and resume cursor together. A sync that dies keeps its
+committed batches; the next sync of the same entity resumes after the cursor and, once the
+listing completes, deletes only what neither listing returned.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+
+from paysync_dagster.providers.stripe.client import CursorGoneError, Page
+from paysync_dagster.providers.stripe.mapping import MappingError, Row
+from paysync_dagster.redaction import describe_error
+from paysync_dagster.store import sessions
+from paysync_dagster.store.sessions import ResumePoint, SessionProgress
+from paysync_dagster.store.upsert import (
+    mark_unlisted_as_deleted,
+    touch_rows,
+    upsert_rows,
+)
+from paysync_dagster.sync.prefetch import prefetch
+
+DEFAULT_BATCH_SIZE = 500
+
+
+class PageSource(Protocol):
+    """A provider client that lists an entity page by page."""
+
+    def list_pages(self, entity: str, *, starting_after: str | None = None) -> Iterator[Page]:
+        """Pages of `entity`, resuming after `starting_after` when given."""
+        ...
+
+
+@dataclass
+class EntitySyncResult:
+    """The outcome of one entity's full sync for one workspace, also kept in its session."""
+
+    workspace_id: str
+    entity_type: str
+    session_id: str
+    status: str
+    resumed: bool
+    listed: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    failed: int = 0
+    pages: int = 0
+    api_calls: int = 0
+    retries: int = 0
+    seconds: float = 0.0
+
+    @property
+    def objects_per_second(self) -> float:
+        """Listed objects per wall-clock second."""
+        return self.listed / self.seconds if self.seconds > 0 else 0.0
+
+
+ProgressCallback = Callable[[EntitySyncResult], None]
+
+
+def _batches(pages: Iterable[Page], batch_size: int) -> Iterator[list[Page]]:
+    batch: list[Page] = []
+    size = 0
+    for page in pages:
+        batch.append(page)
+        size += len(page.objects)
+        if size >= batch_size:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def _map_batch(
+    batch: list[Page], mapper: Callable[[Mapping[str, Any], datetime], Row], entity_type: str
+) -> tuple[list[Row], list[str], list[dict[str, Any]], bool]:
+    """Rows that mapped; ids of objects that did not; their events; whether one had no id."""
+    rows: list[Row] = []
+    failed_ids: list[str] = []
+    events: list[dict[str, Any]] = []
+    anonymous_failure = False
+    for page in batch:
+        for obj in page.objects:
+            try:
+                rows.append(mapper(obj, page.fetched_at))
+            except MappingError as error:
+                if error.external_id is None:
+                    anonymous_failure = True
+                else:
+                    failed_ids.append(error.external_id)
+                events.append(
+                    {
+                        "event_type": "record_failed",
+                        "entity_type": entity_type,
+                        "external_id": error.external_id,
+                        "message": str(error),
+                    }
+                )
+    return rows, failed_ids, events, anonymous_failure
+
+
+def sync_entity(
+    engine: sa.Engine,
+    source: PageSource,
+    *,
+    workspace_id: str,
+    provider: str,
+    entity_type: str,
+    table: sa.Table,
+    mapper: Callable[[Mapping[str, Any], datetime], Row],
+    dagster_run_id: str | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    on_progress: ProgressCallback | None = None,
+) -> EntitySyncResult:
+    """Fully sync `entity_type` of one workspace into `table` and return what happened.
+
+    Credentials are proven by the first page before anything is written, so a refused key
+    fails fast and leaves no trace. Records that fail to map are recorded and skipped; the
+    session then ends `completed_with_errors`.
+    """
+    started = time.perf_counter()
+    with engine.connect() as connection:
+        resume = sessions.find_resume_point(
+            connection, workspace_id=workspace_id, provider=provider, entity_type=entity_type
+        )
+    pages = prefetch(_listing(source, entity_type, resume))
+    first_batch_pages = [next(pages)]  # raises before any write if the key is refused
+
+    watermark = resume.watermark if resume else first_batch_pages[0].fetched_at
+    with engine.begin() as connection:
+        session_id = sessions.start_session(
+            connection,
+            workspace_id=workspace_id,
+            provider=provider,
+            entity_type=entity_type,
+            watermark=watermark,
+            dagster_run_id=dagster_run_id,
+            resumed_from=resume,
+        )
+    result = EntitySyncResult(
+        workspace_id, entity_type, session_id, sessions.RUNNING, resumed=resume is not None
+    )
+    complete_listing = True
+    try:
+        for batch in _batches(_chain(first_batch_pages, pages), batch_size):
+            rows, failed_ids, events, anonymous_failure = _map_batch(batch, mapper, entity_type)
+            complete_listing &= not anonymous_failure
+            progress = SessionProgress(
+                listed=sum(len(page.objects) for page in batch),
+                failed=len(events),
+                pages=len(batch),
+                api_calls=sum(page.api_calls for page in batch),
+                retries=sum(page.retries for page in batch),
+            )
+            now = datetime.now(UTC)
+            with engine.begin() as connection:
+                batch_counts = upsert_rows(
+                    connection,
+                    table,
+                    rows,
+                    workspace_id=workspace_id,
+                    provider=provider,
+                    synced_at=now,
+                )
+                touch_rows(
+                    connection,
+                    table,
+                    failed_ids,
+                    workspace_id=workspace_id,
+                    provider=provider,
+                    synced_at=now,
+                )
+                sessions.record_events(
+                    connection,
+                    events,
+                    workspace_id=workspace_id,
+                    provider=provider,
+                    session_id=session_id,
+                )
+                progress.inserted = batch_counts.inserted
+                progress.updated = batch_counts.updated
+                progress.unchanged = batch_counts.unchanged + batch_counts.stale
+                sessions.add_progress(connection, session_id, progress, cursor=_last_id(batch))
+            _accumulate(result, progress, started)
+            if on_progress is not None:
+                on_progress(result)
+
+        status = sessions.COMPLETED if result.failed == 0 else sessions.COMPLETED_WITH_ERRORS
+        with engine.begin() as connection:
+            if complete_listing:
+                result.deleted = mark_unlisted_as_deleted(
+                    connection,
+                    table,
+                    workspace_id=workspace_id,
+                    provider=provider,
+                    listed_since=watermark,
+                    deleted_at=datetime.now(UTC),
+                )
+            sessions.finish_session(connection, session_id, status=status, deleted=result.deleted)
+        result.status = status
+    except BaseException as error:
+        with engine.begin() as connection:
+            sessions.finish_session(
+                connection, session_id, status=sessions.FAILED, error_message=describe_error(error)
+            )
+        result.status = sessions.FAILED
+        raise
+    finally:
+        result.seconds = time.perf_counter() - started
+    return result
+
+
+def _listing(source: PageSource, entity_type: str, resume: ResumePoint | None) -> Iterator[Page]:
+    """The listing to sync: after the resume cursor, or from the start if it is gone."""
+    if resume is None:
+        yield from source.list_pages(entity_type)
+        return
+    try:
+        yield from source.list_pages(entity_type, starting_after=resume.cursor)
+    except CursorGoneError:
+        # The object the failed sync stopped at was deleted since; the whole listing is
+        # redone under the same watermark, which still marks deletions correctly.
+        yield from source.list_pages(entity_type)
+
+
+def _chain(head: list[Page], rest: Iterator[Page]) -> Iterator[Page]:
+    yield from head
+    yield from rest
+
+
+def _last_id(batch: list[Page]) -> str | None:
+    for page in reversed(batch):
+        for obj in reversed(page.objects):
+            if isinstance(obj, Mapping) and isinstance(obj.get("id"), str):
+                return obj["id"]
+    return None
+
+
+def _accumulate(result: EntitySyncResult, progress: SessionProgress, started: float) -> None:
+    for name in ("listed", "inserted", "updated", "unchanged", "failed", "pages"):
+        setattr(result, name, getattr(result, name) + getattr(progress, name))
+    result.api_calls += progress.api_calls
+    result.retries += progress.retries
+    result.seconds = time.perf_counter() - started

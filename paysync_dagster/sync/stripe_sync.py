@@ -1,0 +1,123 @@
+"""Stripe full syncs for many workspaces at once, each within its own rate budget."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from paysync_dagster.providers.rate_budget import RateBudget
+from paysync_dagster.providers.stripe.client import StripeApi, default_requests_per_second
+from paysync_dagster.providers.stripe.mapping import MAPPERS
+from paysync_dagster.store.tables import CANONICAL_TABLES
+from paysync_dagster.store.vault import Vault
+from paysync_dagster.store.workspaces import WorkspaceCredentials, load_credentials
+from paysync_dagster.sync.full_sync import DEFAULT_BATCH_SIZE, EntitySyncResult, sync_entity
+
+PROVIDER = "stripe"
+
+
+@dataclass(frozen=True)
+class StripeSyncOptions:
+    """Tunables for Stripe syncs; rate limits default to Stripe's per-mode limits."""
+
+    batch_size: int = DEFAULT_BATCH_SIZE
+    max_retries: int = 8
+    timeout_seconds: float = 30.0
+    test_mode_requests_per_second: float | None = None
+    live_mode_requests_per_second: float | None = None
+    max_concurrent_workspaces: int = 8
+
+
+def open_stripe_api(credentials: WorkspaceCredentials, options: StripeSyncOptions) -> StripeApi:
+    """A client for one workspace: its own account, base URL and rate budget.
+
+    The budget is the workspace's configured rate, else the options' per-mode rate, else
+    Stripe's documented limit for the key's mode.
+    """
+    summary = credentials.summary
+    mode_rate = (
+        options.test_mode_requests_per_second
+        if summary.is_test_mode
+        else options.live_mode_requests_per_second
+    )
+    rate = (
+        summary.rate_limit_per_second
+        or mode_rate
+        or default_requests_per_second(credentials.api_key)
+    )
+    return StripeApi(
+        credentials.api_key,
+        api_base=summary.api_base,
+        budget=RateBudget(rate),
+        max_retries=options.max_retries,
+        timeout_seconds=options.timeout_seconds,
+    )
+
+
+def sync_stripe_entity(
+    engine: sa.Engine,
+    vault: Vault,
+    *,
+    workspace_id: str,
+    entity_type: str,
+    options: StripeSyncOptions,
+    dagster_run_id: str | None = None,
+    on_progress: Callable[[EntitySyncResult], None] | None = None,
+) -> EntitySyncResult:
+    """Fully sync one Stripe entity for one workspace."""
+    credentials = load_credentials(engine, vault, workspace_id=workspace_id, provider=PROVIDER)
+    api = open_stripe_api(credentials, options)
+    try:
+        return sync_entity(
+            engine,
+            api,
+            workspace_id=workspace_id,
+            provider=PROVIDER,
+            entity_type=entity_type,
+            table=CANONICAL_TABLES[entity_type],
+            mapper=MAPPERS[entity_type],
+            dagster_run_id=dagster_run_id,
+            batch_size=options.batch_size,
+            on_progress=on_progress,
+        )
+    finally:
+        api.close()
+
+
+def sync_stripe_entity_for_workspaces(
+    engine: sa.Engine,
+    vault: Vault,
+    workspace_ids: Sequence[str],
+    *,
+    entity_type: str,
+    options: StripeSyncOptions,
+    dagster_run_id: str | None = None,
+    on_progress: Callable[[EntitySyncResult], None] | None = None,
+) -> dict[str, EntitySyncResult | BaseException]:
+    """Sync one entity for many workspaces concurrently; one failure never stops the others.
+
+    Returns each workspace's result, or the exception that ended its sync.
+    """
+
+    def run(workspace_id: str) -> EntitySyncResult:
+        return sync_stripe_entity(
+            engine,
+            vault,
+            workspace_id=workspace_id,
+            entity_type=entity_type,
+            options=options,
+            dagster_run_id=dagster_run_id,
+            on_progress=on_progress,
+        )
+
+    workers = max(1, min(options.max_concurrent_workspaces, len(workspace_ids)))
+    outcomes: dict[str, EntitySyncResult | BaseException] = {}
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="paysync-sync") as pool:
+        futures = {workspace_id: pool.submit(run, workspace_id) for workspace_id in workspace_ids}
+        for workspace_id, future in futures.items():
+            error = future.exception()
+            outcomes[workspace_id] = error if error is not None else future.result()
+    return outcomes
