@@ -1,0 +1,151 @@
+"""Stripe entities mirrored per workspace: customers, products, prices, subscriptions, invoices.
+
+One asset per entity, partitioned by workspace. A run may carry many workspaces (backfills
+batch partitions into a single run) and syncs them concurrently, each within its own Stripe
+rate budget; every workspace gets its own sync session and its own materialization metadata.
+"""
+
+import threading
+import time
+
+import dagster as dg
+
+from paysync_dagster.assets import stripe_checks
+from paysync_dagster.assets.partitions import workspace_partitions
+from paysync_dagster.redaction import describe_error
+from paysync_dagster.resources.database import DatabaseResource
+from paysync_dagster.resources.stripe import StripeSyncResource
+from paysync_dagster.resources.vault import VaultResource
+from paysync_dagster.sync.full_sync import EntitySyncResult
+from paysync_dagster.sync.stripe_sync import PROVIDER, sync_stripe_entity_for_workspaces
+
+STRIPE_GROUP = "stripe"
+STRIPE_POOL = "stripe"
+PROGRESS_LOG_INTERVAL_SECONDS = 2.0
+
+# Upstream entities each entity's rows reference: the lineage the reference checks verify.
+STRIPE_LINEAGE: dict[str, tuple[str, ...]] = {
+    "customers": (),
+    "products": (),
+    "prices": ("products",),
+    "subscriptions": ("customers", "prices"),
+    "invoices": ("customers", "subscriptions"),
+}
+
+DESCRIPTIONS = {
+    "customers": "Every Stripe customer of the workspace: who is billed.",
+    "products": "The workspace's Stripe product catalogue.",
+    "prices": "What each product costs, one-off or recurring.",
+    "subscriptions": "Recurring agreements between customers and prices: the revenue base.",
+    "invoices": "Bills issued to customers, with amounts due and paid.",
+}
+
+
+def _result_metadata(result: EntitySyncResult) -> dict[str, dg.MetadataValue]:
+    return {
+        "session_id": dg.MetadataValue.text(result.session_id),
+        "status": dg.MetadataValue.text(result.status),
+        "listed": dg.MetadataValue.int(result.listed),
+        "inserted": dg.MetadataValue.int(result.inserted),
+        "updated": dg.MetadataValue.int(result.updated),
+        "unchanged": dg.MetadataValue.int(result.unchanged),
+        "deleted": dg.MetadataValue.int(result.deleted),
+        "failed_records": dg.MetadataValue.int(result.failed),
+        "pages": dg.MetadataValue.int(result.pages),
+        "api_calls": dg.MetadataValue.int(result.api_calls),
+        "retries": dg.MetadataValue.int(result.retries),
+        "seconds": dg.MetadataValue.float(round(result.seconds, 3)),
+        "objects_per_second": dg.MetadataValue.float(round(result.objects_per_second, 1)),
+        "resumed": dg.MetadataValue.bool(result.resumed),
+    }
+
+
+class _ThrottledProgressLog:
+    """Logs each workspace's progress at most every few seconds, from any sync thread."""
+
+    def __init__(self, log: dg.DagsterLogManager, entity_type: str) -> None:
+        self._log = log
+        self._entity_type = entity_type
+        self._last: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, result: EntitySyncResult) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if now - self._last.get(result.workspace_id, 0.0) < PROGRESS_LOG_INTERVAL_SECONDS:
+                return
+            self._last[result.workspace_id] = now
+        self._log.info(
+            f"{result.workspace_id} {self._entity_type}: {result.listed} listed in"
+            f" {result.pages} pages ({result.inserted} new, {result.updated} updated,"
+            f" {result.failed} failed, {result.retries} retries,"
+            f" {result.objects_per_second:.0f} objects/s)"
+        )
+
+
+def build_stripe_asset(entity_type: str) -> dg.AssetsDefinition:
+    """The asset that fully syncs one Stripe entity for the run's workspaces."""
+    key = dg.AssetKey([STRIPE_GROUP, entity_type])
+
+    @dg.asset(
+        key=key,
+        deps=[dg.AssetKey([STRIPE_GROUP, upstream]) for upstream in STRIPE_LINEAGE[entity_type]],
+        partitions_def=workspace_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool=STRIPE_POOL,
+        group_name=STRIPE_GROUP,
+        kinds={"stripe", "sql"},
+        description=DESCRIPTIONS[entity_type],
+        check_specs=stripe_checks.check_specs(key, entity_type),
+        metadata={"table": dg.MetadataValue.text(entity_type)},
+    )
+    def stripe_entity(
+        context: dg.AssetExecutionContext,
+        database: DatabaseResource,
+        vault: VaultResource,
+        stripe_sync: StripeSyncResource,
+    ) -> dg.MaterializeResult:
+        workspace_ids = list(context.partition_keys)
+        engine = database.get_engine()
+        context.log.info(f"syncing Stripe {entity_type} for {len(workspace_ids)} workspace(s)")
+        outcomes = sync_stripe_entity_for_workspaces(
+            engine,
+            vault.get_vault(),
+            workspace_ids,
+            entity_type=entity_type,
+            options=stripe_sync.options(),
+            dagster_run_id=context.run.run_id,
+            on_progress=_ThrottledProgressLog(context.log, entity_type),
+        )
+        results = {ws: r for ws, r in outcomes.items() if isinstance(r, EntitySyncResult)}
+        for workspace_id, result in results.items():
+            context.add_asset_metadata(_result_metadata(result), partition_key=workspace_id)
+            context.log.info(
+                f"{workspace_id} {entity_type}: {result.status}, {result.listed} listed,"
+                f" {result.inserted} inserted, {result.updated} updated,"
+                f" {result.deleted} deleted in {result.seconds:.1f}s"
+            )
+        failures = {ws: e for ws, e in outcomes.items() if not isinstance(e, EntitySyncResult)}
+        if failures:
+            raise dg.Failure(
+                description=(
+                    f"Stripe {entity_type} sync failed for {len(failures)} of"
+                    f" {len(workspace_ids)} workspace(s); the others completed and kept their data"
+                ),
+                metadata={ws: describe_error(error) for ws, error in sorted(failures.items())},
+            )
+        with engine.connect() as connection:
+            check_results = stripe_checks.evaluate(connection, entity_type, PROVIDER, results)
+        return dg.MaterializeResult(check_results=check_results)
+
+    return stripe_entity
+
+
+stripe_assets = [build_stripe_asset(entity_type) for entity_type in STRIPE_LINEAGE]
+
+stripe_sync_job = dg.define_asset_job(
+    "stripe_sync",
+    selection=dg.AssetSelection.groups(STRIPE_GROUP),
+    partitions_def=workspace_partitions,
+    description="Full sync of every Stripe entity for the selected workspaces.",
+)

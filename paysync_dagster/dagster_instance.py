@@ -1,0 +1,47 @@
+"""The local Dagster instance: where CLI commands register partitions and the demo runs."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import dagster as dg
+
+from paysync_dagster.assets.partitions import WORKSPACE_PARTITIONS_NAME
+
+
+def dagster_home(home: Path) -> Path:
+    """`DAGSTER_HOME` if set, else `<paysync home>/dagster`, created on first use.
+
+    Keeping runs beside the SQLite file means `dagster dev` pointed at the same folder shows
+    what the CLI and the demo did.
+    """
+    path = Path(os.environ.get("DAGSTER_HOME") or home / "dagster").resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    # An empty dagster.yaml means "default local storage here", without Dagster's warning.
+    (path / "dagster.yaml").touch()
+    os.environ["DAGSTER_HOME"] = str(path)
+    return path
+
+
+def instance(home: Path) -> dg.DagsterInstance:
+    """The persistent instance at `dagster_home(home)`."""
+    dagster_home(home)
+    return dg.DagsterInstance.get()
+
+
+def add_workspace_partitions(workspace_ids: Sequence[str], *, home: Path) -> None:
+    """Make workspaces' partitions exist now, not at the sensor's next tick."""
+    with instance(home) as dagster:
+        existing = set(dagster.get_dynamic_partitions(WORKSPACE_PARTITIONS_NAME))
+        missing = [ws for ws in workspace_ids if ws not in existing]
+        if missing:
+            dagster.add_dynamic_partitions(WORKSPACE_PARTITIONS_NAME, missing)
+
+
+def remove_workspace_partition(workspace_id: str, *, home: Path) -> None:
+    """Drop a removed workspace's partition (its run history stays)."""
+    with instance(home) as dagster:
+        if dagster.has_dynamic_partition(WORKSPACE_PARTITIONS_NAME, workspace_id):
+            dagster.delete_dynamic_partition(WORKSPACE_PARTITIONS_NAME, workspace_id)

@@ -1,0 +1,1 @@
+"""Dagster resources: database, vault and provider clients."""

@@ -1,0 +1,76 @@
+"""A materialization on the production instance config (deploy/dagster.yaml) in PostgreSQL."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+
+from paysync_dagster.assets.partitions import WORKSPACE_PARTITIONS_NAME
+from paysync_dagster.assets.stripe import stripe_assets
+from paysync_dagster.resources.database import DatabaseResource
+from paysync_dagster.resources.stripe import StripeSyncResource
+from paysync_dagster.resources.vault import VaultResource
+from tests.conftest import POSTGRES_URL
+
+DEPLOY_CONFIG = Path(__file__).parents[2] / "deploy" / "dagster.yaml"
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def instance_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for Dagster's own storage, dropped afterwards."""
+    assert POSTGRES_URL is not None
+    name = f"paysync_dagster_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        url = sa.make_url(POSTGRES_URL).set(drivername="postgresql+psycopg2", database=name)
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_materialization_on_the_deployed_instance(
+    database_url, vault, stripe_workspace, instance_database, tmp_path, monkeypatch
+):
+    shutil.copy(DEPLOY_CONFIG, tmp_path / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    monkeypatch.setenv("DAGSTER_PG_URL", instance_database)
+    stripe_workspace("acme", customers=25, seed=5)
+    customers = next(a for a in stripe_assets if a.key.path[-1] == "customers")
+
+    with dg.DagsterInstance.get() as instance:
+        assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+        assert instance.get_concurrency_config().pool_config.default_pool_limit == 2
+        instance.add_dynamic_partitions(WORKSPACE_PARTITIONS_NAME, ["acme"])
+        result = dg.materialize(
+            [customers],
+            instance=instance,
+            partition_key="acme",
+            resources={
+                "database": DatabaseResource(url=database_url),
+                "vault": VaultResource(),
+                "stripe_sync": StripeSyncResource(),
+            },
+        )
+        assert result.success
+        event = instance.get_latest_materialization_event(customers.key)
+        assert event.asset_materialization.partition == "acme"
+        assert event.asset_materialization.metadata["inserted"].value == 25
+
+    storage = sa.create_engine(instance_database)
+    with storage.connect() as connection:
+        stored_runs = connection.scalars(sa.text("SELECT run_id FROM runs")).all()
+    storage.dispose()
+    assert stored_runs == [result.run_id]

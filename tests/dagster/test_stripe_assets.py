@@ -1,0 +1,156 @@
+"""Real Dagster runs of the Stripe assets, and the sensor and schedule that drive them."""
+
+from __future__ import annotations
+
+import dagster as dg
+import sqlalchemy as sa
+
+from paysync_dagster.assets.partitions import WORKSPACE_PARTITIONS_NAME, partition_range_tags
+from paysync_dagster.assets.stripe import stripe_assets
+from paysync_dagster.definitions import defs
+from paysync_dagster.resources.database import DatabaseResource
+from paysync_dagster.resources.stripe import StripeSyncResource
+from paysync_dagster.resources.vault import VaultResource
+from paysync_dagster.sandbox.stripe import StripeDataset
+from paysync_dagster.sensors.schedules import stripe_full_sync_schedule
+from paysync_dagster.sensors.workspaces import workspace_partitions_sensor
+from paysync_dagster.store.tables import CANONICAL_TABLES, payment_sync_sessions
+from paysync_dagster.store.workspaces import remove_workspace
+
+SIZES = {"alpha": 30, "beta": 80, "gamma": 45}
+
+
+def _resources(database_url: str, vault) -> dict:
+    """Resources as deployed; the vault reads the key ring the `vault` fixture exported."""
+    assert vault.primary_key_id == "test1"
+    return {
+        "database": DatabaseResource(url=database_url),
+        "vault": VaultResource(),
+        "stripe_sync": StripeSyncResource(batch_size=200),
+    }
+
+
+def test_one_run_syncs_many_workspaces_with_metadata_and_checks(
+    database_url, engine, vault, stripe_workspace
+):
+    for seed, (workspace_id, customers) in enumerate(SIZES.items()):
+        stripe_workspace(workspace_id, customers=customers, seed=seed)
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(WORKSPACE_PARTITIONS_NAME, list(SIZES))
+        result = dg.materialize(
+            stripe_assets,
+            instance=instance,
+            resources=_resources(database_url, vault),
+            tags=partition_range_tags("alpha", "gamma"),
+        )
+        assert result.success
+        run_ids = {r.run_id for r in instance.get_runs()}
+        assert run_ids == {result.run_id}
+
+        for entity in ("customers", "invoices"):
+            events = result.asset_materializations_for_node(f"stripe__{entity}")
+            by_partition = {event.partition: event.metadata for event in events}
+            assert set(by_partition) == set(SIZES)
+            for seed, (workspace_id, customers) in enumerate(SIZES.items()):
+                expected = StripeDataset(customers=customers, seed=seed).count(entity)
+                metadata = by_partition[workspace_id]
+                assert metadata["inserted"].value == expected
+                assert metadata["listed"].value == expected
+                assert metadata["pages"].value >= 1
+                assert metadata["objects_per_second"].value > 0
+
+    evaluations = result.get_asset_check_evaluations()
+    assert len(evaluations) == 13
+    assert all(evaluation.passed for evaluation in evaluations)
+    with engine.connect() as connection:
+        statuses = connection.scalars(sa.select(payment_sync_sessions.c.status)).all()
+        invoices = CANONICAL_TABLES["invoices"]
+        per_workspace = dict(
+            connection.execute(
+                sa.select(invoices.c.workspace_id, sa.func.count()).group_by(
+                    invoices.c.workspace_id
+                )
+            ).all()
+        )
+    assert statuses == ["completed"] * 15
+    assert per_workspace == {
+        ws: StripeDataset(customers=n, seed=seed).count("invoices")
+        for seed, (ws, n) in enumerate(SIZES.items())
+    }
+
+
+def test_reference_check_fails_and_blocks_downstream(database_url, engine, vault, stripe_workspace):
+    stripe_workspace("alpha", customers=20, seed=0)
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(WORKSPACE_PARTITIONS_NAME, ["alpha"])
+        # Subscriptions synced while their customers are absent: references cannot resolve.
+        selection = [a for a in stripe_assets if a.key.path[-1] in ("products", "prices")]
+        dg.materialize(
+            selection, instance=instance, resources=_resources(database_url, vault),
+            partition_key="alpha",
+        )  # fmt: skip
+        subscriptions = next(a for a in stripe_assets if a.key.path[-1] == "subscriptions")
+        result = dg.materialize(
+            [subscriptions, *selection],
+            selection=[subscriptions.key],
+            instance=instance,
+            resources=_resources(database_url, vault),
+            partition_key="alpha",
+            raise_on_error=False,
+        )
+    failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    assert [e.check_name for e in failed] == ["references_resolve"]
+    assert failed[0].metadata["dangling_customer_external_id"].value > 0
+
+
+def test_partition_sensor_follows_configured_workspaces(
+    database_url, engine, vault, stripe_workspace
+):
+    stripe_workspace("alpha", customers=5)
+    stripe_workspace("beta", customers=5)
+    with (
+        dg.instance_for_test() as instance,
+        dg.build_sensor_context(
+            instance=instance, resources={"database": DatabaseResource(url=database_url)}
+        ) as context,
+    ):
+        instance.add_dynamic_partitions(WORKSPACE_PARTITIONS_NAME, ["stale"])
+        result = workspace_partitions_sensor(context)
+        adds, deletes = result.dynamic_partitions_requests
+        assert isinstance(adds, dg.AddDynamicPartitionsRequest)
+        assert adds.partition_keys == ["alpha", "beta"]
+        assert isinstance(deletes, dg.DeleteDynamicPartitionsRequest)
+        assert deletes.partition_keys == ["stale"]
+        (run_request,) = result.run_requests
+        assert run_request.partition_key_range == dg.PartitionKeyRange("alpha", "beta")
+
+        instance.delete_dynamic_partition(WORKSPACE_PARTITIONS_NAME, "stale")
+        instance.add_dynamic_partitions(WORKSPACE_PARTITIONS_NAME, ["alpha", "beta"])
+        assert isinstance(workspace_partitions_sensor(context), dg.SkipReason)
+
+        remove_workspace(engine, "beta")
+        result = workspace_partitions_sensor(context)
+        assert result.run_requests == []
+        (delete_beta,) = result.dynamic_partitions_requests
+        assert isinstance(delete_beta, dg.DeleteDynamicPartitionsRequest)
+        assert delete_beta.partition_keys == ["beta"]
+
+
+def test_schedule_requests_one_batched_run_for_all_workspaces():
+    with dg.instance_for_test() as instance:
+        context = dg.build_schedule_context(instance=instance)
+        assert isinstance(stripe_full_sync_schedule(context), dg.SkipReason)
+        instance.add_dynamic_partitions(WORKSPACE_PARTITIONS_NAME, ["a", "b", "c"])
+        request = stripe_full_sync_schedule(context)
+        assert request.partition_key_range == dg.PartitionKeyRange("a", "c")
+
+
+def test_definitions_load_with_the_contracted_keys():
+    # Dagster resolves definitions against the current instance's state storage.
+    with dg.instance_for_test():
+        keys = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
+    entities = ("customers", "products", "prices", "subscriptions", "invoices")
+    assert keys == {f"stripe/{entity}" for entity in entities}
+    assert [job.name for job in defs.jobs] == ["stripe_sync"]
+    assert {s.name for s in defs.schedules} == {"stripe_full_sync_schedule"}
+    assert {s.name for s in defs.sensors} == {"workspace_partitions_sensor"}
