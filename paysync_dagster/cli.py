@@ -1,0 +1,226 @@
+"""The `paysync` command: database, workspaces, keys, sandboxes and the demo."""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from paysync_dagster.settings import Settings
+
+# Tables stay readable when output is piped (rich would otherwise assume 80 columns).
+console = Console(width=None if sys.stdout.isatty() else 120)
+
+
+class _Context:
+    """Lazily opened settings, engine and vault shared by subcommands."""
+
+    def __init__(self) -> None:
+        self.settings = Settings.from_environment()
+        self._engine = None
+
+    def engine(self):
+        from paysync_dagster.store.database import create_engine
+
+        if self._engine is None:
+            self._engine = create_engine(self.settings.database_url)
+        return self._engine
+
+    def vault(self):
+        from paysync_dagster.store.vault import Vault
+
+        return Vault.from_environment(os.environ, home=self.settings.home)
+
+
+def _clear_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn paysync's validation errors into a one-line message and exit code 2."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from paysync_dagster.store.vault import VaultError
+        from paysync_dagster.store.workspaces import WorkspaceError
+
+        try:
+            return fn(*args, **kwargs)
+        except (WorkspaceError, VaultError) as error:
+            raise click.ClickException(str(error)) from None
+
+    return wrapper
+
+
+@click.group()
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """paysync: keep payment provider data in sync, per workspace, inside Dagster.
+
+    Data goes to PAYSYNC_DATABASE_URL (default: SQLite under ./.paysync/); credentials are
+    encrypted with PAYSYNC_ENCRYPTION_KEYS (default: a generated local key file).
+    """
+    # `backfill_policy` is beta in Dagster; the warning says nothing actionable to CLI users.
+    warnings.filterwarnings("ignore", message=".*backfill_policy.*")
+    ctx.obj = _Context()
+
+
+@main.group()
+def db() -> None:
+    """Database schema management."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Target Alembic revision.")
+@click.pass_obj
+def db_upgrade(obj: _Context, revision: str) -> None:
+    """Create or migrate paysync's tables to the newest schema."""
+    from paysync_dagster.store.database import upgrade
+
+    upgrade(obj.engine(), revision)
+    console.print(f"database is at revision {revision}: {_safe_url(obj.settings.database_url)}")
+
+
+def _safe_url(url: str) -> str:
+    import sqlalchemy as sa
+
+    return sa.make_url(url).render_as_string(hide_password=True)
+
+
+@main.group()
+def workspace() -> None:
+    """Add, list and remove workspaces (tenants) and their provider credentials."""
+
+
+@workspace.command("add")
+@click.argument("workspace_id")
+@click.option("--provider", default="stripe", show_default=True, help="Provider to configure.")
+@click.option(
+    "--api-key",
+    envvar="PAYSYNC_API_KEY",
+    prompt=True,
+    hide_input=True,
+    help="Provider secret key (or PAYSYNC_API_KEY); prompted for, hidden, when omitted.",
+)
+@click.option("--webhook-secret", default=None, help="Webhook signing secret (whsec_…).")
+@click.option("--api-base", default=None, help="Provider API base URL, e.g. a sandbox.")
+@click.option("--rate-limit", type=float, default=None, help="Requests per second budget.")
+@click.option("--replace", is_flag=True, help="Overwrite an existing configuration.")
+@click.pass_obj
+@_clear_errors
+def workspace_add(
+    obj: _Context,
+    workspace_id: str,
+    provider: str,
+    api_key: str,
+    webhook_secret: str | None,
+    api_base: str | None,
+    rate_limit: float | None,
+    replace: bool,
+) -> None:
+    """Store WORKSPACE_ID's credentials encrypted and make its Dagster partition available."""
+    from paysync_dagster.dagster_instance import add_workspace_partitions
+    from paysync_dagster.store.workspaces import add_workspace
+
+    summary = add_workspace(
+        obj.engine(),
+        obj.vault(),
+        workspace_id=workspace_id,
+        provider=provider,
+        api_key=api_key,
+        webhook_secret=webhook_secret,
+        api_base=api_base,
+        rate_limit_per_second=rate_limit,
+        replace=replace,
+    )
+    add_workspace_partitions([summary.workspace_id], home=obj.settings.home)
+    mode = "test" if summary.is_test_mode else "live"
+    console.print(f"workspace {summary.workspace_id!r}: {provider} ({mode} mode) configured")
+
+
+@workspace.command("list")
+@click.pass_obj
+def workspace_list(obj: _Context) -> None:
+    """List configured workspaces; secrets are never shown."""
+    from paysync_dagster.store.workspaces import list_workspaces
+
+    table = Table("workspace", "provider", "mode", "active", "api base", "webhook secret")
+    for summary in list_workspaces(obj.engine()):
+        table.add_row(
+            summary.workspace_id,
+            summary.provider,
+            "test" if summary.is_test_mode else "live",
+            "yes" if summary.is_active else "no",
+            summary.api_base or "(provider default)",
+            "set" if summary.has_webhook_secret else "-",
+        )
+    console.print(table)
+
+
+@workspace.command("remove")
+@click.argument("workspace_id")
+@click.option("--purge-data", is_flag=True, help="Also delete the workspace's synced rows.")
+@click.pass_obj
+@_clear_errors
+def workspace_remove(obj: _Context, workspace_id: str, purge_data: bool) -> None:
+    """Remove WORKSPACE_ID's configuration and its Dagster partition."""
+    from paysync_dagster.dagster_instance import remove_workspace_partition
+    from paysync_dagster.store.workspaces import remove_workspace
+
+    removed = remove_workspace(obj.engine(), workspace_id, purge_data=purge_data)
+    remove_workspace_partition(workspace_id, home=obj.settings.home)
+    console.print(f"workspace {workspace_id!r}: {removed} configuration(s) removed")
+
+
+@main.group()
+def keys() -> None:
+    """Encryption key management."""
+
+
+@keys.command("rotate")
+@click.pass_obj
+@_clear_errors
+def keys_rotate(obj: _Context) -> None:
+    """Re-encrypt every stored secret under the primary key of PAYSYNC_ENCRYPTION_KEYS."""
+    from paysync_dagster.store.workspaces import rotate_keys
+
+    vault = obj.vault()
+    rotated = rotate_keys(obj.engine(), vault)
+    console.print(f"{rotated} secret(s) re-encrypted under key {vault.primary_key_id!r}")
+
+
+@main.group()
+def sandbox() -> None:
+    """Local stand-ins for provider APIs, for demos, tests and benchmarks."""
+
+
+@sandbox.command("stripe")
+@click.option("--port", type=click.IntRange(0, 65535), default=12111, show_default=True)
+@click.option("--customers", type=click.IntRange(0, 10_000_000), default=1000, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--api-key", default="sk_test_sandbox", show_default=True)
+@click.option("--rate-limit", type=click.FloatRange(min=0, min_open=True), default=None)
+@click.option("--fail-rate", type=click.FloatRange(0, 1), default=0.0, show_default=True)
+@click.option("--latency-ms", type=click.IntRange(0, 60_000), default=0, show_default=True)
+def sandbox_stripe(**options: Any) -> None:
+    """Serve a deterministic Stripe-compatible API on 127.0.0.1."""
+    from paysync_dagster.sandbox.stripe import StripeSandboxSettings, serve
+
+    port = options.pop("port")
+    serve(StripeSandboxSettings(**options), port=port)
+
+
+@main.command()
+@click.option("--small", type=click.IntRange(1, 100_000), default=200, show_default=True)
+@click.option("--medium", type=click.IntRange(1, 100_000), default=1500, show_default=True)
+@click.option("--large", type=click.IntRange(1, 100_000), default=5000, show_default=True)
+@click.pass_obj
+def demo(obj: _Context, small: int, medium: int, large: int) -> None:
+    """Sync three demo workspaces from a local Stripe sandbox through real Dagster runs."""
+    from paysync_dagster.demo import run_demo
+
+    ok = run_demo(obj.settings, {"demo-small": small, "demo-medium": medium, "demo-large": large})
+    sys.exit(0 if ok else 1)
