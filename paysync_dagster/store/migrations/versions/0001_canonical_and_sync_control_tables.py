@@ -13,148 +13,110 @@ down_revision = None
 branch_labels = None
 depends_on = None
 
+# Frozen copies of the types as they were at this revision: migrations never import live code.
+BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
+TIMESTAMP = sa.DateTime(timezone=True)
+CANONICAL = (
+    "customers",
+    "products",
+    "prices",
+    "subscriptions",
+    "invoices",
+    "employees",
+    "employment_contracts",
+)
+
+
+def _create_canonical_table(name: str, *typed_columns: sa.Column) -> None:
+    """A canonical entity table: the shared spine around the entity's typed columns."""
+    op.create_table(
+        name,
+        sa.Column("id", BIG_ID, autoincrement=True, nullable=False),
+        sa.Column("workspace_id", sa.String(length=64), nullable=False),
+        sa.Column("provider", sa.String(length=32), nullable=False),
+        sa.Column("external_id", sa.String(length=255), nullable=False),
+        *typed_columns,
+        sa.Column("created_at", TIMESTAMP, nullable=True),
+        sa.Column("raw", JSON, nullable=False),
+        sa.Column("raw_hash", sa.String(length=32), nullable=False),
+        sa.Column("source_ts", TIMESTAMP, nullable=False),
+        sa.Column("deleted_at", TIMESTAMP, nullable=True),
+        sa.Column("synced_at", TIMESTAMP, nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f(f"pk_{name}")),
+        sa.UniqueConstraint(
+            "workspace_id",
+            "provider",
+            "external_id",
+            name=op.f(f"uq_{name}_workspace_id_provider_external_id"),
+        ),
+    )
+
 
 def upgrade() -> None:
-    op.create_table(
+    _create_canonical_table(
         "customers",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
-        sa.Column("workspace_id", sa.String(length=64), nullable=False),
-        sa.Column("provider", sa.String(length=32), nullable=False),
-        sa.Column("external_id", sa.String(length=255), nullable=False),
-        sa.Column("email", sa.String(length=320), nullable=True),
-        sa.Column("name", sa.String(length=255), nullable=True),
-        sa.Column("phone", sa.String(length=64), nullable=True),
-        sa.Column("currency", sa.String(length=3), nullable=True),
-        sa.Column("balance", sa.BigInteger(), nullable=True),
-        sa.Column("delinquent", sa.Boolean(), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column(
-            "raw",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column("raw_hash", sa.String(length=32), nullable=False),
-        sa.Column("source_ts", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("synced_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_customers")),
-        sa.UniqueConstraint(
-            "workspace_id",
-            "provider",
-            "external_id",
-            name=op.f("uq_customers_workspace_id_provider_external_id"),
-        ),
+        sa.Column("email", sa.String(length=320)),
+        sa.Column("name", sa.String(length=255)),
+        sa.Column("phone", sa.String(length=64)),
+        sa.Column("currency", sa.String(length=3)),
+        sa.Column("balance", sa.BigInteger()),
+        sa.Column("delinquent", sa.Boolean()),
     )
-    op.create_table(
-        "employees",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
-        sa.Column("workspace_id", sa.String(length=64), nullable=False),
-        sa.Column("provider", sa.String(length=32), nullable=False),
-        sa.Column("external_id", sa.String(length=255), nullable=False),
-        sa.Column("first_name", sa.String(length=255), nullable=True),
-        sa.Column("last_name", sa.String(length=255), nullable=True),
-        sa.Column("email", sa.String(length=320), nullable=True),
-        sa.Column("status", sa.String(length=32), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column(
-            "raw",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column("raw_hash", sa.String(length=32), nullable=False),
-        sa.Column("source_ts", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("synced_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_employees")),
-        sa.UniqueConstraint(
-            "workspace_id",
-            "provider",
-            "external_id",
-            name=op.f("uq_employees_workspace_id_provider_external_id"),
-        ),
+    _create_canonical_table(
+        "products",
+        sa.Column("name", sa.String(length=255)),
+        sa.Column("description", sa.Text()),
+        sa.Column("active", sa.Boolean()),
     )
-    op.create_table(
-        "employment_contracts",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
-        sa.Column("workspace_id", sa.String(length=64), nullable=False),
-        sa.Column("provider", sa.String(length=32), nullable=False),
-        sa.Column("external_id", sa.String(length=255), nullable=False),
-        sa.Column("employee_external_id", sa.String(length=255), nullable=True),
-        sa.Column("contract_type", sa.String(length=64), nullable=True),
-        sa.Column("start_date", sa.Date(), nullable=True),
-        sa.Column("end_date", sa.Date(), nullable=True),
-        sa.Column("status", sa.String(length=32), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column(
-            "raw",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column("raw_hash", sa.String(length=32), nullable=False),
-        sa.Column("source_ts", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("synced_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_employment_contracts")),
-        sa.UniqueConstraint(
-            "workspace_id",
-            "provider",
-            "external_id",
-            name=op.f("uq_employment_contracts_workspace_id_provider_external_id"),
-        ),
+    _create_canonical_table(
+        "prices",
+        sa.Column("product_external_id", sa.String(length=255)),
+        sa.Column("currency", sa.String(length=3)),
+        sa.Column("unit_amount", sa.BigInteger()),
+        sa.Column("price_type", sa.String(length=16)),
+        sa.Column("recurring_interval", sa.String(length=16)),
+        sa.Column("recurring_interval_count", sa.Integer()),
+        sa.Column("active", sa.Boolean()),
     )
-    op.create_table(
+    _create_canonical_table(
+        "subscriptions",
+        sa.Column("customer_external_id", sa.String(length=255)),
+        sa.Column("price_external_id", sa.String(length=255)),
+        sa.Column("status", sa.String(length=32)),
+        sa.Column("quantity", sa.Integer()),
+        sa.Column("current_period_start", TIMESTAMP),
+        sa.Column("current_period_end", TIMESTAMP),
+        sa.Column("cancel_at_period_end", sa.Boolean()),
+        sa.Column("canceled_at", TIMESTAMP),
+    )
+    _create_canonical_table(
         "invoices",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
-        sa.Column("workspace_id", sa.String(length=64), nullable=False),
-        sa.Column("provider", sa.String(length=32), nullable=False),
-        sa.Column("external_id", sa.String(length=255), nullable=False),
-        sa.Column("customer_external_id", sa.String(length=255), nullable=True),
-        sa.Column("subscription_external_id", sa.String(length=255), nullable=True),
-        sa.Column("number", sa.String(length=64), nullable=True),
-        sa.Column("status", sa.String(length=32), nullable=True),
-        sa.Column("currency", sa.String(length=3), nullable=True),
-        sa.Column("amount_due", sa.BigInteger(), nullable=True),
-        sa.Column("amount_paid", sa.BigInteger(), nullable=True),
-        sa.Column("total", sa.BigInteger(), nullable=True),
-        sa.Column("period_start", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("period_end", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column(
-            "raw",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column("raw_hash", sa.String(length=32), nullable=False),
-        sa.Column("source_ts", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("synced_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_invoices")),
-        sa.UniqueConstraint(
-            "workspace_id",
-            "provider",
-            "external_id",
-            name=op.f("uq_invoices_workspace_id_provider_external_id"),
-        ),
+        sa.Column("customer_external_id", sa.String(length=255)),
+        sa.Column("subscription_external_id", sa.String(length=255)),
+        sa.Column("number", sa.String(length=64)),
+        sa.Column("status", sa.String(length=32)),
+        sa.Column("currency", sa.String(length=3)),
+        sa.Column("amount_due", sa.BigInteger()),
+        sa.Column("amount_paid", sa.BigInteger()),
+        sa.Column("total", sa.BigInteger()),
+        sa.Column("period_start", TIMESTAMP),
+        sa.Column("period_end", TIMESTAMP),
+    )
+    _create_canonical_table(
+        "employees",
+        sa.Column("first_name", sa.String(length=255)),
+        sa.Column("last_name", sa.String(length=255)),
+        sa.Column("email", sa.String(length=320)),
+        sa.Column("status", sa.String(length=32)),
+    )
+    _create_canonical_table(
+        "employment_contracts",
+        sa.Column("employee_external_id", sa.String(length=255)),
+        sa.Column("contract_type", sa.String(length=64)),
+        sa.Column("start_date", sa.Date()),
+        sa.Column("end_date", sa.Date()),
+        sa.Column("status", sa.String(length=32)),
     )
     op.create_table(
         "payment_sync_events",
@@ -219,111 +181,6 @@ def upgrade() -> None:
         )
 
     op.create_table(
-        "prices",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
-        sa.Column("workspace_id", sa.String(length=64), nullable=False),
-        sa.Column("provider", sa.String(length=32), nullable=False),
-        sa.Column("external_id", sa.String(length=255), nullable=False),
-        sa.Column("product_external_id", sa.String(length=255), nullable=True),
-        sa.Column("currency", sa.String(length=3), nullable=True),
-        sa.Column("unit_amount", sa.BigInteger(), nullable=True),
-        sa.Column("price_type", sa.String(length=16), nullable=True),
-        sa.Column("recurring_interval", sa.String(length=16), nullable=True),
-        sa.Column("recurring_interval_count", sa.Integer(), nullable=True),
-        sa.Column("active", sa.Boolean(), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column(
-            "raw",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column("raw_hash", sa.String(length=32), nullable=False),
-        sa.Column("source_ts", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("synced_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_prices")),
-        sa.UniqueConstraint(
-            "workspace_id",
-            "provider",
-            "external_id",
-            name=op.f("uq_prices_workspace_id_provider_external_id"),
-        ),
-    )
-    op.create_table(
-        "products",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
-        sa.Column("workspace_id", sa.String(length=64), nullable=False),
-        sa.Column("provider", sa.String(length=32), nullable=False),
-        sa.Column("external_id", sa.String(length=255), nullable=False),
-        sa.Column("name", sa.String(length=255), nullable=True),
-        sa.Column("description", sa.Text(), nullable=True),
-        sa.Column("active", sa.Boolean(), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column(
-            "raw",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column("raw_hash", sa.String(length=32), nullable=False),
-        sa.Column("source_ts", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("synced_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_products")),
-        sa.UniqueConstraint(
-            "workspace_id",
-            "provider",
-            "external_id",
-            name=op.f("uq_products_workspace_id_provider_external_id"),
-        ),
-    )
-    op.create_table(
-        "subscriptions",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
-        sa.Column("workspace_id", sa.String(length=64), nullable=False),
-        sa.Column("provider", sa.String(length=32), nullable=False),
-        sa.Column("external_id", sa.String(length=255), nullable=False),
-        sa.Column("customer_external_id", sa.String(length=255), nullable=True),
-        sa.Column("price_external_id", sa.String(length=255), nullable=True),
-        sa.Column("status", sa.String(length=32), nullable=True),
-        sa.Column("quantity", sa.Integer(), nullable=True),
-        sa.Column("current_period_start", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("current_period_end", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("cancel_at_period_end", sa.Boolean(), nullable=True),
-        sa.Column("canceled_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column(
-            "raw",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column("raw_hash", sa.String(length=32), nullable=False),
-        sa.Column("source_ts", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("synced_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_subscriptions")),
-        sa.UniqueConstraint(
-            "workspace_id",
-            "provider",
-            "external_id",
-            name=op.f("uq_subscriptions_workspace_id_provider_external_id"),
-        ),
-    )
-    op.create_table(
         "workspace_payment_configurations",
         sa.Column(
             "id",
@@ -352,20 +209,15 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("workspace_payment_configurations")
-    op.drop_table("subscriptions")
-    op.drop_table("products")
-    op.drop_table("prices")
-    with op.batch_alter_table("payment_sync_sessions", schema=None) as batch_op:
-        batch_op.drop_index(
-            batch_op.f("ix_payment_sync_sessions_workspace_id_provider_entity_type_started_at")
-        )
-
+    op.drop_index(
+        op.f("ix_payment_sync_sessions_workspace_id_provider_entity_type_started_at"),
+        table_name="payment_sync_sessions",
+    )
     op.drop_table("payment_sync_sessions")
-    with op.batch_alter_table("payment_sync_events", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_payment_sync_events_workspace_id_provider_session_id"))
-
+    op.drop_index(
+        op.f("ix_payment_sync_events_workspace_id_provider_session_id"),
+        table_name="payment_sync_events",
+    )
     op.drop_table("payment_sync_events")
-    op.drop_table("invoices")
-    op.drop_table("employment_contracts")
-    op.drop_table("employees")
-    op.drop_table("customers")
+    for name in reversed(CANONICAL):
+        op.drop_table(name)
