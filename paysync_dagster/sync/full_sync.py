@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -134,90 +135,96 @@ def sync_entity(
         resume = sessions.find_resume_point(
             connection, workspace_id=workspace_id, provider=provider, entity_type=entity_type
         )
-    pages = prefetch(_listing(source, entity_type, resume))
-    first_batch_pages = [next(pages)]  # raises before any write if the key is refused
+    # Closing the listing stops its prefetch thread at once when a batch fails.
+    with closing(prefetch(_listing(source, entity_type, resume))) as pages:
+        first_batch_pages = [next(pages)]  # raises before any write if the key is refused
 
-    watermark = resume.watermark if resume else first_batch_pages[0].fetched_at
-    with engine.begin() as connection:
-        session_id = sessions.start_session(
-            connection,
-            workspace_id=workspace_id,
-            provider=provider,
-            entity_type=entity_type,
-            watermark=watermark,
-            dagster_run_id=dagster_run_id,
-            resumed_from=resume,
+        watermark = resume.watermark if resume else first_batch_pages[0].fetched_at
+        with engine.begin() as connection:
+            session_id = sessions.start_session(
+                connection,
+                workspace_id=workspace_id,
+                provider=provider,
+                entity_type=entity_type,
+                watermark=watermark,
+                dagster_run_id=dagster_run_id,
+                resumed_from=resume,
+            )
+        result = EntitySyncResult(
+            workspace_id, entity_type, session_id, sessions.RUNNING, resumed=resume is not None
         )
-    result = EntitySyncResult(
-        workspace_id, entity_type, session_id, sessions.RUNNING, resumed=resume is not None
-    )
-    complete_listing = True
-    try:
-        for batch in _batches(_chain(first_batch_pages, pages), batch_size):
-            rows, failed_ids, events, anonymous_failure = _map_batch(batch, mapper, entity_type)
-            complete_listing &= not anonymous_failure
-            progress = SessionProgress(
-                listed=sum(len(page.objects) for page in batch),
-                failed=len(events),
-                pages=len(batch),
-                api_calls=sum(page.api_calls for page in batch),
-                retries=sum(page.retries for page in batch),
-            )
-            now = datetime.now(UTC)
-            with engine.begin() as connection:
-                batch_counts = upsert_rows(
-                    connection,
-                    table,
-                    rows,
-                    workspace_id=workspace_id,
-                    provider=provider,
-                    synced_at=now,
+        complete_listing = True
+        try:
+            for batch in _batches(_chain(first_batch_pages, pages), batch_size):
+                rows, failed_ids, events, anonymous_failure = _map_batch(batch, mapper, entity_type)
+                complete_listing &= not anonymous_failure
+                progress = SessionProgress(
+                    listed=sum(len(page.objects) for page in batch),
+                    failed=len(events),
+                    pages=len(batch),
+                    api_calls=sum(page.api_calls for page in batch),
+                    retries=sum(page.retries for page in batch),
                 )
-                touch_rows(
-                    connection,
-                    table,
-                    failed_ids,
-                    workspace_id=workspace_id,
-                    provider=provider,
-                    synced_at=now,
-                )
-                sessions.record_events(
-                    connection,
-                    events,
-                    workspace_id=workspace_id,
-                    provider=provider,
-                    session_id=session_id,
-                )
-                progress.inserted = batch_counts.inserted
-                progress.updated = batch_counts.updated
-                progress.unchanged = batch_counts.unchanged + batch_counts.stale
-                sessions.add_progress(connection, session_id, progress, cursor=_last_id(batch))
-            _accumulate(result, progress, started)
-            if on_progress is not None:
-                on_progress(result)
+                now = datetime.now(UTC)
+                with engine.begin() as connection:
+                    batch_counts = upsert_rows(
+                        connection,
+                        table,
+                        rows,
+                        workspace_id=workspace_id,
+                        provider=provider,
+                        synced_at=now,
+                    )
+                    touch_rows(
+                        connection,
+                        table,
+                        failed_ids,
+                        workspace_id=workspace_id,
+                        provider=provider,
+                        synced_at=now,
+                    )
+                    sessions.record_events(
+                        connection,
+                        events,
+                        workspace_id=workspace_id,
+                        provider=provider,
+                        session_id=session_id,
+                    )
+                    progress.inserted = batch_counts.inserted
+                    progress.updated = batch_counts.updated
+                    progress.unchanged = batch_counts.unchanged + batch_counts.stale
+                    sessions.add_progress(connection, session_id, progress, cursor=_last_id(batch))
+                _accumulate(result, progress, started)
+                if on_progress is not None:
+                    on_progress(result)
 
-        status = sessions.COMPLETED if result.failed == 0 else sessions.COMPLETED_WITH_ERRORS
-        with engine.begin() as connection:
-            if complete_listing:
-                result.deleted = mark_unlisted_as_deleted(
-                    connection,
-                    table,
-                    workspace_id=workspace_id,
-                    provider=provider,
-                    listed_since=watermark,
-                    deleted_at=datetime.now(UTC),
+            status = sessions.COMPLETED if result.failed == 0 else sessions.COMPLETED_WITH_ERRORS
+            with engine.begin() as connection:
+                if complete_listing:
+                    result.deleted = mark_unlisted_as_deleted(
+                        connection,
+                        table,
+                        workspace_id=workspace_id,
+                        provider=provider,
+                        listed_since=watermark,
+                        deleted_at=datetime.now(UTC),
+                    )
+                sessions.finish_session(
+                    connection, session_id, status=status, deleted=result.deleted
                 )
-            sessions.finish_session(connection, session_id, status=status, deleted=result.deleted)
-        result.status = status
-    except BaseException as error:
-        with engine.begin() as connection:
-            sessions.finish_session(
-                connection, session_id, status=sessions.FAILED, error_message=describe_error(error)
-            )
-        result.status = sessions.FAILED
-        raise
-    finally:
-        result.seconds = time.perf_counter() - started
+            result.status = status
+        except BaseException as error:
+            with engine.begin() as connection:
+                sessions.finish_session(
+                    connection,
+                    session_id,
+                    status=sessions.FAILED,
+                    error_message=describe_error(error),
+                )
+            result.status = sessions.FAILED
+            raise
+        finally:
+            result.seconds = time.perf_counter() - started
     return result
 
 
