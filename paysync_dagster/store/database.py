@@ -43,15 +43,22 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 
 def create_engine(url: str) -> sa.Engine:
-    """An engine for `url`; a SQLite file's folder is created if missing."""
+    """An engine for `url`; a SQLite file's folder is created if missing.
+
+    A bare `postgresql://` URL uses psycopg2: its C-side parameter interpolation keeps the
+    batched multi-row upserts cheap, where psycopg 3 (SQLAlchemy 2.1's default) re-parses
+    each batch's statement and spent over a third of a sync doing so here.
+    """
     parsed = sa.make_url(url)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg2")
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, json_serializer=_serialize_json)
+        engine = sa.create_engine(parsed, json_serializer=_serialize_json)
         sa.event.listen(engine, "connect", _configure_sqlite)
         return engine
-    return sa.create_engine(url, json_serializer=_serialize_json, pool_pre_ping=True)
+    return sa.create_engine(parsed, json_serializer=_serialize_json, pool_pre_ping=True)
 
 
 def _alembic_config(connection: sa.Connection) -> Config:

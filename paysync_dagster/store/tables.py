@@ -1,7 +1,8 @@
 """SQLAlchemy Core tables: the canonical provider mirror and the sync control tables.
 
 Every canonical table shares the same spine (`workspace_id`, `provider`, `external_id`, `raw`,
-`raw_hash`, `source_ts`, `deleted_at`, `synced_at`) so one upsert path serves them all; the typed
+`raw_hash`, `source_ts`, `deleted_at`, `synced_at`, `first_synced_at`) so one upsert path serves
+them all; the typed
 columns are the fields people filter and join on. The Alembic migrations create exactly these
 tables, and a test keeps the two in step.
 """
@@ -40,6 +41,7 @@ def _canonical_table(name: str, *columns: sa.Column) -> sa.Table:
         sa.Column("source_ts", Timestamp, nullable=False),
         sa.Column("deleted_at", Timestamp),
         sa.Column("synced_at", Timestamp, nullable=False),
+        sa.Column("first_synced_at", Timestamp, nullable=False),
         sa.UniqueConstraint("workspace_id", "provider", "external_id"),
     )
 

@@ -23,12 +23,15 @@ _IMMUTABLE_COLUMNS = {"id", *KEY_COLUMNS}
 
 @dataclass
 class UpsertCounts:
-    """What one or more upserts did to the rows they were given."""
+    """What one upsert did to the rows it was given.
+
+    `unchanged` counts rows that were not rewritten: their content was already stored, or the
+    stored row is newer (the ordering guard kept it).
+    """
 
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
-    stale: int = 0
 
 
 def as_utc(value: datetime) -> datetime:
@@ -41,12 +44,20 @@ def _upsert_statement(table: sa.Table, dialect_name: str) -> sa.Insert:
     insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
     statement = insert(table)
     excluded = statement.excluded
+    changed = (table.c.raw_hash != excluded.raw_hash) | (
+        table.c.deleted_at.is_(None) != excluded.deleted_at.is_(None)
+    )
     return statement.on_conflict_do_update(
         index_elements=list(KEY_COLUMNS),
-        set_={c.name: excluded[c.name] for c in table.columns if c.name not in _IMMUTABLE_COLUMNS},
-        # The ordering guard, enforced by the database so concurrent writers cannot race it.
-        where=table.c.source_ts <= excluded.source_ts,
-    )
+        set_={
+            c.name: excluded[c.name]
+            for c in table.columns
+            if c.name not in _IMMUTABLE_COLUMNS and c.name != "first_synced_at"
+        },
+        # The ordering guard, enforced by the database so concurrent writers cannot race it,
+        # and no rewrite of a row whose content is already stored.
+        where=(table.c.source_ts <= excluded.source_ts) & changed,
+    ).returning(table.c.external_id, table.c.first_synced_at)
 
 
 def _newest_per_key(rows: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
@@ -71,63 +82,41 @@ def upsert_rows(
     """Insert or update one batch of canonical rows for one workspace and provider.
 
     Each row carries `external_id`, the table's typed columns, `raw`, `raw_hash`, `source_ts`
-    and `deleted_at`. Rows whose content is unchanged, or older than what is stored, are not
-    rewritten, but their `synced_at` is set so a full sync knows the provider still lists them.
-    Runs inside the caller's transaction.
+    and `deleted_at`; `synced_at` is this batch's own write time. One statement writes the
+    batch; the rows it returns were inserted (their `first_synced_at` is this batch's) or
+    updated. The others were unchanged or older than what is stored and are not rewritten,
+    but their `synced_at` is set so a full sync knows the provider still lists them. Runs
+    inside the caller's transaction.
     """
-    counts = UpsertCounts()
     if not rows:
-        return counts
+        return UpsertCounts()
     by_key = _newest_per_key(rows)
-    scope = (table.c.workspace_id == workspace_id) & (table.c.provider == provider)
-    stored = {
-        row.external_id: row
-        for row in connection.execute(
-            sa.select(table.c.external_id, table.c.raw_hash, table.c.source_ts, table.c.deleted_at)
-            .where(scope)
-            .where(table.c.external_id.in_(list(by_key)))
-        )
-    }
-
-    to_write: list[dict[str, Any]] = []
-    to_touch: list[str] = []
-    for external_id, row in by_key.items():
-        current = stored.get(external_id)
-        if current is None:
-            counts.inserted += 1
-        elif as_utc(current.source_ts) > as_utc(row["source_ts"]):
-            counts.stale += 1
-            to_touch.append(external_id)
-            continue
-        elif current.raw_hash == row["raw_hash"] and (current.deleted_at is None) == (
-            row.get("deleted_at") is None
-        ):
-            counts.unchanged += 1
-            to_touch.append(external_id)
-            continue
-        else:
-            counts.updated += 1
-        to_write.append(
-            {
-                **row,
-                "workspace_id": workspace_id,
-                "provider": provider,
-                "deleted_at": row.get("deleted_at"),
-                "synced_at": synced_at,
-            }
-        )
-
-    if to_write:
-        connection.execute(_upsert_statement(table, connection.dialect.name), to_write)
+    values = [
+        {
+            **row,
+            "workspace_id": workspace_id,
+            "provider": provider,
+            "deleted_at": row.get("deleted_at"),
+            "synced_at": synced_at,
+            "first_synced_at": synced_at,
+        }
+        for row in by_key.values()
+    ]
+    written = connection.execute(_upsert_statement(table, connection.dialect.name), values).all()
+    inserted = sum(1 for row in written if as_utc(row.first_synced_at) == as_utc(synced_at))
+    written_ids = {row.external_id for row in written}
+    untouched = [external_id for external_id in by_key if external_id not in written_ids]
     touch_rows(
         connection,
         table,
-        to_touch,
+        untouched,
         workspace_id=workspace_id,
         provider=provider,
         synced_at=synced_at,
     )
-    return counts
+    return UpsertCounts(
+        inserted=inserted, updated=len(written) - inserted, unchanged=len(untouched)
+    )
 
 
 def touch_rows(
@@ -139,14 +128,28 @@ def touch_rows(
     provider: str,
     synced_at: datetime,
 ) -> None:
-    """Record that the provider still lists these rows, without rewriting them."""
+    """Record that the provider still lists these rows, without rewriting them.
+
+    One statement per row by its full unique key, sent as one batch: the database answers
+    each from the unique index, whatever its statistics say about a freshly loaded table
+    (an `IN (...)` list let PostgreSQL scan the whole workspace per batch).
+    """
     if external_ids:
         connection.execute(
             sa.update(table)
-            .where(table.c.workspace_id == workspace_id)
-            .where(table.c.provider == provider)
-            .where(table.c.external_id.in_(list(external_ids)))
-            .values(synced_at=synced_at)
+            .where(table.c.workspace_id == sa.bindparam("key_workspace_id"))
+            .where(table.c.provider == sa.bindparam("key_provider"))
+            .where(table.c.external_id == sa.bindparam("key_external_id"))
+            .values(synced_at=sa.bindparam("new_synced_at")),
+            [
+                {
+                    "key_workspace_id": workspace_id,
+                    "key_provider": provider,
+                    "key_external_id": external_id,
+                    "new_synced_at": synced_at,
+                }
+                for external_id in external_ids
+            ],
         )
 
 

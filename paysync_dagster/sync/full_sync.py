@@ -192,7 +192,7 @@ def sync_entity(
                     )
                     progress.inserted = batch_counts.inserted
                     progress.updated = batch_counts.updated
-                    progress.unchanged = batch_counts.unchanged + batch_counts.stale
+                    progress.unchanged = batch_counts.unchanged
                     sessions.add_progress(connection, session_id, progress, cursor=_last_id(batch))
                 _accumulate(result, progress, started)
                 if on_progress is not None:

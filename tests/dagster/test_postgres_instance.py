@@ -16,6 +16,7 @@ from paysync_dagster.assets.stripe import stripe_assets
 from paysync_dagster.resources.database import DatabaseResource
 from paysync_dagster.resources.stripe import StripeSyncResource
 from paysync_dagster.resources.vault import VaultResource
+from paysync_dagster.store.database import create_engine
 from tests.conftest import POSTGRES_URL
 
 DEPLOY_CONFIG = Path(__file__).parents[2] / "deploy" / "dagster.yaml"
@@ -28,7 +29,7 @@ def instance_database() -> Iterator[str]:
     """A fresh PostgreSQL database for Dagster's own storage, dropped afterwards."""
     assert POSTGRES_URL is not None
     name = f"paysync_dagster_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    admin = create_engine(POSTGRES_URL).execution_options(isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
     try:
@@ -69,7 +70,7 @@ def test_materialization_on_the_deployed_instance(
         assert event.asset_materialization.partition == "acme"
         assert event.asset_materialization.metadata["inserted"].value == 25
 
-    storage = sa.create_engine(instance_database)
+    storage = create_engine(instance_database)
     with storage.connect() as connection:
         stored_runs = connection.scalars(sa.text("SELECT run_id FROM runs")).all()
     storage.dispose()

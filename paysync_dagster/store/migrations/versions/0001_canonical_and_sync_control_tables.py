@@ -43,6 +43,7 @@ def _create_canonical_table(name: str, *typed_columns: sa.Column) -> None:
         sa.Column("source_ts", TIMESTAMP, nullable=False),
         sa.Column("deleted_at", TIMESTAMP, nullable=True),
         sa.Column("synced_at", TIMESTAMP, nullable=False),
+        sa.Column("first_synced_at", TIMESTAMP, nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f(f"pk_{name}")),
         sa.UniqueConstraint(
             "workspace_id",
