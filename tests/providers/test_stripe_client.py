@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 
 import pytest
@@ -46,8 +47,8 @@ def test_budget_refills_while_idle():
 
 
 def test_default_rates_follow_stripe_modes():
-    assert default_requests_per_second("sk_test_abc") == 25
-    assert default_requests_per_second("sk_live_abc") == 100
+    assert default_requests_per_second(f"sk_test_{secrets.token_hex(8)}") == 25
+    assert default_requests_per_second(f"sk_live_{secrets.token_hex(8)}") == 100
 
 
 def test_429_retries_wait_at_least_retry_after(stripe_sandbox):
