@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import warnings
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -63,8 +62,6 @@ def main(ctx: click.Context) -> None:
     Data goes to PAYSYNC_DATABASE_URL (default: SQLite under ./.paysync/); credentials are
     encrypted with PAYSYNC_ENCRYPTION_KEYS (default: a generated local key file).
     """
-    # `backfill_policy` is beta in Dagster; the warning says nothing actionable to CLI users.
-    warnings.filterwarnings("ignore", message=".*backfill_policy.*")
     ctx.obj = _Context()
 
 
