@@ -325,6 +325,7 @@ class Report:
     ratios: dict[str, float]
     targets: list[Target]
     postgres_autovacuum: str | None
+    profiled: bool
 
     @property
     def measurements(self) -> list[Measurement]:
@@ -340,7 +341,9 @@ def print_table(report: Report) -> None:
         f"\nStripe full sync, N = {report.sizes.customers:,} customers, {os.cpu_count()} CPUs;"
         f" paysync rate budget {RATE_LIMIT_PER_SECOND:,.0f} req/s per workspace (raw and dlt"
         " unthrottled; sandbox unthrottled, no faults, in its own process);"
-        f" PostgreSQL autovacuum: {autovacuum}\n"
+        f" PostgreSQL autovacuum: {autovacuum}"
+        + ("; PROFILED: paysync figures include cProfile overhead" if report.profiled else "")
+        + "\n"
     )
     header = ("contender", "db", "customers", "objects", "seconds", "objects/s", "peak RSS MB")
     print(f"{header[0]:<20}{header[1]:<12}" + "".join(f"{h:>13}" for h in header[2:]) + "  vs raw")
@@ -384,6 +387,7 @@ def json_report(report: Report) -> dict[str, Any]:
         "page_size": PAGE_SIZE,
         "batch_size": StripeSyncOptions().batch_size,
         "postgres_autovacuum": report.postgres_autovacuum,
+        "profiled": report.profiled,
         "results": {m.contender: figures(m) for m in report.measurements},
         "ratios": {name: round(value, 3) for name, value in report.ratios.items()},
         "fixed_cost": {
@@ -472,7 +476,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         fixed = fixed_cost_case(bench, sizes, args.max_concurrent_workspaces)
     found = ratios(results)
     report = Report(
-        sizes, results, fixed, found, targets(results, found, fixed), bench.postgres_autovacuum
+        sizes=sizes,
+        results=results,
+        fixed=fixed,
+        ratios=found,
+        targets=targets(results, found, fixed),
+        postgres_autovacuum=bench.postgres_autovacuum,
+        profiled=bench.profile_dir is not None,
     )
     print_table(report)
     print(json.dumps(json_report(report)), flush=True)
