@@ -189,6 +189,29 @@ def keys_rotate(obj: _Context) -> None:
     console.print(f"{rotated} secret(s) re-encrypted under key {vault.primary_key_id!r}")
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.pass_obj
+@_clear_errors
+def serve(obj: _Context, host: str, port: int) -> None:
+    """Serve paysync's HTTP API (webhooks, M-Pesa settings, health probes) under uvicorn.
+
+    The database must be migrated first (`paysync db upgrade`).
+    """
+    from paysync_dagster.server import ServerContext, build_app
+    from paysync_dagster.serving import serve_forever, uvicorn_server
+    from paysync_dagster.store.database import is_current
+
+    engine = obj.engine()
+    if not is_current(engine):
+        raise click.ClickException(
+            "the database schema is not at the newest revision; run `paysync db upgrade` first"
+        )
+    context = ServerContext(settings=obj.settings, engine=engine, vault=obj.vault())
+    serve_forever(uvicorn_server(build_app(context), log_level="info"), host, port)
+
+
 @main.group()
 def sandbox() -> None:
     """Local stand-ins for provider APIs, for demos, tests and benchmarks."""

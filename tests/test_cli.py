@@ -141,3 +141,12 @@ def test_keys_rotate_reencrypts_everything_under_the_new_primary(cli, engine, mo
     only_new = Vault(new_ring)
     credentials = load_credentials(engine, only_new, workspace_id="acme", provider="stripe")
     assert (credentials.api_key, credentials.webhook_secret) == (api_key, webhook_secret)
+
+
+def test_serve_refuses_an_unmigrated_database(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("PAYSYNC_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    monkeypatch.setenv("PAYSYNC_HOME", str(tmp_path))
+    monkeypatch.setenv("PAYSYNC_ENCRYPTION_KEYS", KeyRing.generate("k1").to_spec())
+    result = CliRunner().invoke(main, ["serve", "--port", "0"])
+    assert result.exit_code == 1
+    assert "paysync db upgrade" in result.output

@@ -2,94 +2,44 @@
 
 import os
 import selectors
-import socket
 import subprocess
 import sys
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import uvicorn
 
+from paysync_dagster.serving import (
+    STARTUP_TIMEOUT_SECONDS,
+    STOP_TIMEOUT_SECONDS,
+    serve_forever,
+    server_in_thread,
+    uvicorn_server,
+    wait_until,
+)
+
 from .app import build_app
 from .settings import StripeSandboxSettings
 
-STARTUP_TIMEOUT_SECONDS = 30.0
-_POLL_INTERVAL_SECONDS = 0.01
-_STOP_TIMEOUT_SECONDS = 10.0
 # The directory holding `paysync_dagster`, so a child process imports this same code.
 _SOURCE_ROOT = Path(__file__).resolve().parents[3]
 
 
-def _listen(host: str, port: int) -> socket.socket:
-    """Bind and listen before uvicorn starts, so port 0 resolves to a real port we can report
-    and early connections wait in the backlog instead of being refused."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(1024)
-    except OSError:
-        sock.close()
-        raise
-    return sock
-
-
 def _server(settings: StripeSandboxSettings) -> uvicorn.Server:
-    config = uvicorn.Config(
-        build_app(settings),
-        log_level="warning",
-        access_log=False,
-        lifespan="off",
-        server_header=False,
-    )
-    return uvicorn.Server(config)
-
-
-def _wait_until(ready: Callable[[], bool], failed: Callable[[], str | None], what: str) -> None:
-    """Poll `ready` until it holds; raise when `failed` gives a reason or time runs out."""
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-    while not ready():
-        reason = failed()
-        if reason is not None:
-            raise RuntimeError(f"{what} failed to start: {reason}")
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} did not start within {STARTUP_TIMEOUT_SECONDS:.0f}s")
-        time.sleep(_POLL_INTERVAL_SECONDS)
+    return uvicorn_server(build_app(settings), lifespan="off")
 
 
 def serve(settings: StripeSandboxSettings, host: str = "127.0.0.1", port: int = 12111) -> None:
     """Serve the sandbox until interrupted; prints `listening on <url>` once bound (port 0 ok)."""
-    sock = _listen(host, port)
-    print(f"listening on http://{host}:{sock.getsockname()[1]}", flush=True)
-    try:
-        _server(settings).run(sockets=[sock])
-    finally:
-        sock.close()
+    serve_forever(_server(settings), host, port)
 
 
 @contextmanager
 def _in_thread(settings: StripeSandboxSettings) -> Iterator[str]:
-    sock = _listen("127.0.0.1", 0)
-    server = _server(settings)
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name="stripe-sandbox", daemon=True
-    )
-    thread.start()
-    try:
-        _wait_until(
-            lambda: server.started,
-            lambda: None if thread.is_alive() else "server thread exited",
-            "stripe sandbox",
-        )
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(_STOP_TIMEOUT_SECONDS)
-        sock.close()
+    with server_in_thread(_server(settings), "stripe sandbox") as base_url:
+        yield base_url
 
 
 def _child_command(settings: StripeSandboxSettings) -> list[str]:
@@ -148,7 +98,7 @@ def _in_child(settings: StripeSandboxSettings) -> Iterator[str]:
     )
     try:
         base_url = _first_line(child)
-        _wait_until(
+        wait_until(
             lambda: _answers(base_url, timeout=5.0 + settings.latency_ms / 1000),
             lambda: None if child.poll() is None else f"exit code {child.returncode}",
             "stripe sandbox process",
@@ -157,7 +107,7 @@ def _in_child(settings: StripeSandboxSettings) -> Iterator[str]:
     finally:
         child.terminate()
         try:
-            child.wait(_STOP_TIMEOUT_SECONDS)
+            child.wait(STOP_TIMEOUT_SECONDS)
         except subprocess.TimeoutExpired:
             child.kill()
             child.wait()

@@ -1,0 +1,87 @@
+"""Running a Starlette app under uvicorn: in the foreground or in a background thread.
+
+Shared by `paysync serve` and the provider sandboxes. Binding the socket before uvicorn starts
+lets port 0 resolve to a real port we can report, and early connections wait in the backlog
+instead of being refused.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import uvicorn
+
+STARTUP_TIMEOUT_SECONDS = 30.0
+STOP_TIMEOUT_SECONDS = 10.0
+_POLL_INTERVAL_SECONDS = 0.01
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A bound, listening TCP socket; port 0 picks a free port."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(1024)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def uvicorn_server(app: Any, *, lifespan: str = "on", log_level: str = "warning") -> uvicorn.Server:
+    """A quiet uvicorn server for `app` (no access log, no server header)."""
+    config = uvicorn.Config(
+        app,
+        log_level=log_level,
+        access_log=False,
+        lifespan=lifespan,
+        server_header=False,
+    )
+    return uvicorn.Server(config)
+
+
+def wait_until(ready: Callable[[], bool], failed: Callable[[], str | None], what: str) -> None:
+    """Poll `ready` until it holds; raise when `failed` gives a reason or time runs out."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    while not ready():
+        reason = failed()
+        if reason is not None:
+            raise RuntimeError(f"{what} failed to start: {reason}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} did not start within {STARTUP_TIMEOUT_SECONDS:.0f}s")
+        time.sleep(_POLL_INTERVAL_SECONDS)
+
+
+def serve_forever(server: uvicorn.Server, host: str, port: int) -> None:
+    """Serve until interrupted; prints `listening on <url>` once bound (port 0 ok)."""
+    sock = listen(host, port)
+    print(f"listening on http://{host}:{sock.getsockname()[1]}", flush=True)
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+
+
+@contextmanager
+def server_in_thread(server: uvicorn.Server, name: str) -> Iterator[str]:
+    """Run `server` on a free 127.0.0.1 port in a daemon thread; yields its base URL."""
+    sock = listen("127.0.0.1", 0)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=name, daemon=True)
+    thread.start()
+    try:
+        wait_until(
+            lambda: server.started,
+            lambda: None if thread.is_alive() else "server thread exited",
+            name,
+        )
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(STOP_TIMEOUT_SECONDS)
+        sock.close()
