@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute
 from paysync_dagster.settings import Settings
 from paysync_dagster.store.vault import Vault
 
-from . import health
+from . import health, webhooks
 
 
 class BackgroundService(Protocol):
@@ -46,23 +46,33 @@ class ServerContext:
     vault: Vault
 
 
-def build_app(context: ServerContext, services: Sequence[BackgroundService] = ()) -> Starlette:
+def build_app(
+    context: ServerContext,
+    services: Sequence[BackgroundService] = (),
+    *,
+    webhook_options: webhooks.WebhookReceiverOptions | None = None,
+) -> Starlette:
     """The paysync HTTP app over `context`, running `services` for its lifetime."""
+    # Webhooks: the receiver's inbox writer lives with the app and wakes in-process workers.
+    webhook_receiver = webhooks.build_receiver(context, services, webhook_options)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         started: list[BackgroundService] = []
+        webhook_receiver.writer.start()
         try:
             for service in services:
                 service.start()
                 started.append(service)
             yield
         finally:
+            webhook_receiver.writer.stop()
             for service in reversed(started):
                 service.stop()
 
-    routes: list[BaseRoute] = [*health.routes]
+    routes: list[BaseRoute] = [*health.routes, *webhooks.routes]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.context = context
     app.state.services = tuple(services)
+    app.state.webhook_receiver = webhook_receiver
     return app

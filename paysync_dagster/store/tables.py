@@ -189,3 +189,47 @@ payment_sync_events = sa.Table(
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Index(None, "workspace_id", "provider", "session_id"),
 )
+
+# -- Webhooks (migration 0002) ---------------------------------------------------------------
+
+# The durable inbox between the webhook receiver and the processor: one row per provider event,
+# committed before the receiver acknowledges it, unique per provider event id so a redelivery
+# is recognised and never applied again.
+webhook_inbox = sa.Table(
+    "webhook_inbox",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("workspace_id", sa.String(64), nullable=False),
+    sa.Column("provider", sa.String(32), nullable=False),
+    sa.Column("provider_event_id", sa.String(255), nullable=False),
+    sa.Column("event_type", sa.String(128), nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("payload", Json, nullable=False),
+    sa.Column("event_created_at", Timestamp, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", Timestamp, nullable=False),
+    sa.Column("locked_by", sa.String(64)),
+    sa.Column("locked_until", Timestamp),
+    sa.Column("last_error", sa.Text),
+    sa.Column("received_at", Timestamp, nullable=False),
+    sa.Column("processed_at", Timestamp),
+    sa.UniqueConstraint("workspace_id", "provider", "provider_event_id"),
+    sa.Index(None, "status", "next_attempt_at"),
+    sa.Index(None, "received_at"),
+)
+
+# Webhook settings of a workspace configuration, added by migration 0002: the previous signing
+# secret stays valid until its expiry during a rotation; `webhook_refetch` makes the processor
+# fetch the current object instead of trusting the payload; the events cursor is where the
+# next gap fill resumes listing the provider's events.
+workspace_payment_configurations.append_column(
+    sa.Column("previous_webhook_secret_ciphertext", sa.Text)
+)
+workspace_payment_configurations.append_column(
+    sa.Column("previous_webhook_secret_expires_at", Timestamp)
+)
+workspace_payment_configurations.append_column(
+    sa.Column("webhook_refetch", sa.Boolean, nullable=False, server_default=sa.false())
+)
+workspace_payment_configurations.append_column(sa.Column("webhook_events_cursor", Timestamp))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -241,7 +241,11 @@ def rotate_keys(engine: sa.Engine, vault: Vault) -> int:
     with engine.begin() as connection:
         for row in connection.execute(sa.select(_table)).all():
             changes = {}
-            for column in ("api_key_ciphertext", "webhook_secret_ciphertext"):
+            for column in (
+                "api_key_ciphertext",
+                "webhook_secret_ciphertext",
+                "previous_webhook_secret_ciphertext",
+            ):
                 token = getattr(row, column)
                 if token is not None and vault.needs_rotation(token):
                     changes[column] = vault.reencrypt(
@@ -251,3 +255,107 @@ def rotate_keys(engine: sa.Engine, vault: Vault) -> int:
                 connection.execute(sa.update(_table).where(_table.c.id == row.id).values(**changes))
                 rotated += len(changes)
     return rotated
+
+
+# -- Webhook signing secrets (issue 3) --------------------------------------------------------
+
+DEFAULT_SECRET_ROTATION_WINDOW = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class WebhookSecret:
+    """A signing secret the receiver accepts, until `expires_at` when it is the previous one."""
+
+    secret: str = field(repr=False)
+    expires_at: datetime | None = None
+
+
+def load_webhook_secrets(
+    engine: sa.Engine, vault: Vault, *, workspace_id: str, provider: str
+) -> list[WebhookSecret]:
+    """The current webhook secret and, during a rotation window, the previous one.
+
+    An unknown workspace, or one without a webhook secret, has none.
+    """
+    key = (_table.c.workspace_id == workspace_id) & (_table.c.provider == provider)
+    with engine.connect() as connection:
+        row = connection.execute(
+            sa.select(
+                _table.c.webhook_secret_ciphertext,
+                _table.c.previous_webhook_secret_ciphertext,
+                _table.c.previous_webhook_secret_expires_at,
+            ).where(key, _table.c.is_active)
+        ).first()
+    if row is None or row.webhook_secret_ciphertext is None:
+        return []
+    secrets = [
+        WebhookSecret(
+            vault.decrypt(
+                row.webhook_secret_ciphertext, workspace_id=workspace_id, provider=provider
+            )
+        )
+    ]
+    expires_at = row.previous_webhook_secret_expires_at
+    if row.previous_webhook_secret_ciphertext is not None and expires_at is not None:
+        expires_at = expires_at.replace(tzinfo=UTC) if expires_at.tzinfo is None else expires_at
+        if expires_at > datetime.now(UTC):
+            previous = vault.decrypt(
+                row.previous_webhook_secret_ciphertext,
+                workspace_id=workspace_id,
+                provider=provider,
+            )
+            secrets.append(WebhookSecret(previous, expires_at))
+    return secrets
+
+
+def rotate_webhook_secret(
+    engine: sa.Engine,
+    vault: Vault,
+    *,
+    workspace_id: str,
+    provider: str,
+    new_secret: str,
+    previous_valid_for: timedelta = DEFAULT_SECRET_ROTATION_WINDOW,
+) -> datetime | None:
+    """Make `new_secret` the webhook secret; the old one stays valid for `previous_valid_for`.
+
+    Returns when the previous secret expires (None when there was none). A zero window
+    revokes the old secret at once.
+    """
+    validate_workspace_id(workspace_id)
+    validate_provider(provider)
+    validate_webhook_secret(new_secret)
+    if previous_valid_for < timedelta(0) or previous_valid_for > timedelta(days=30):
+        raise WorkspaceError("invalid rotation window: expected between 0 and 30 days")
+    now = datetime.now(UTC)
+    key = (_table.c.workspace_id == workspace_id) & (_table.c.provider == provider)
+    with engine.begin() as connection:
+        row = connection.execute(sa.select(_table.c.webhook_secret_ciphertext).where(key)).first()
+        if row is None:
+            raise WorkspaceError(f"workspace {workspace_id!r} has no {provider} configuration")
+        expires_at = now + previous_valid_for if row.webhook_secret_ciphertext else None
+        connection.execute(
+            sa.update(_table)
+            .where(key)
+            .values(
+                webhook_secret_ciphertext=vault.encrypt(
+                    new_secret, workspace_id=workspace_id, provider=provider
+                ),
+                previous_webhook_secret_ciphertext=row.webhook_secret_ciphertext,
+                previous_webhook_secret_expires_at=expires_at,
+                updated_at=now,
+            )
+        )
+    return expires_at
+
+
+def set_webhook_refetch(engine: sa.Engine, *, workspace_id: str, provider: str, on: bool) -> None:
+    """Whether the webhook processor fetches each object's current state from the provider
+    instead of trusting the event payload (one API call per event; immune to reordering)."""
+    key = (_table.c.workspace_id == workspace_id) & (_table.c.provider == provider)
+    with engine.begin() as connection:
+        updated = connection.execute(
+            sa.update(_table).where(key).values(webhook_refetch=on, updated_at=datetime.now(UTC))
+        ).rowcount
+    if not updated:
+        raise WorkspaceError(f"workspace {workspace_id!r} has no {provider} configuration")

@@ -21,13 +21,14 @@ ServerFactory = Callable[..., str]
 def paysync_server(
     engine: sa.Engine, vault: Vault, database_url: str, tmp_path: Path
 ) -> Iterator[ServerFactory]:
-    """Start servers: `paysync_server(services=[...])` returns the base URL."""
+    """Start servers: `paysync_server(services=[...], webhook_options=...)` returns the base
+    URL."""
     settings = Settings(home=tmp_path, database_url=database_url, production=False)
     context = ServerContext(settings=settings, engine=engine, vault=vault)
     with ExitStack() as stack:
 
-        def start(services: Sequence[BackgroundService] = ()) -> str:
-            server = uvicorn_server(build_app(context, services))
+        def start(services: Sequence[BackgroundService] = (), **app_options) -> str:
+            server = uvicorn_server(build_app(context, services, **app_options))
             return stack.enter_context(server_in_thread(server, "paysync server"))
 
         yield start

@@ -8,6 +8,7 @@ pages (measured on this project's machine), and the mapping only needs dict look
 from __future__ import annotations
 
 import random
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ LIVE_MODE_REQUESTS_PER_SECOND = 100.0
 LIST_FILTERS: dict[str, dict[str, str]] = {"subscriptions": {"status": "all"}}
 # A Retry-After longer than this is treated as an outage rather than waited out.
 MAX_RETRY_AFTER_SECONDS = 60.0
+_OBJECT_ID = re.compile(r"[A-Za-z0-9_]{1,255}")
 
 
 class CursorGoneError(ProviderError):
@@ -161,6 +163,16 @@ class StripeApi:
     def verify_credentials(self) -> None:
         """Fail fast, before anything is written, when the key is refused."""
         self._get("/v1/customers", {"limit": 1})
+
+    def retrieve(self, entity: str, object_id: str) -> dict[str, Any]:
+        """The current state of one object (webhook refetch); Stripe answers a deleted
+        customer with a `{"id", "object", "deleted": true}` stub."""
+        if entity not in STRIPE_ENTITIES:
+            raise ValueError(f"unknown Stripe entity {entity!r}")
+        if not _OBJECT_ID.fullmatch(object_id):
+            raise ValueError(f"malformed Stripe object id {object_id[:80]!r}")
+        body, _calls, _retries = self._get(f"/v1/{entity}/{object_id}", {})
+        return body
 
     def close(self) -> None:
         """Release the HTTP connections."""

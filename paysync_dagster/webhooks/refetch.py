@@ -1,0 +1,51 @@
+"""The per-workspace refetch: the current object from Stripe instead of the event payload."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import sqlalchemy as sa
+
+from paysync_dagster.providers.stripe.client import StripeApi
+from paysync_dagster.store.vault import Vault
+from paysync_dagster.store.workspaces import load_credentials
+from paysync_dagster.sync.stripe_sync import StripeSyncOptions, open_stripe_api
+from paysync_dagster.webhooks.events import PROVIDER
+
+
+class StripeObjectFetcher:
+    """Fetches objects through each workspace's own client, rate budget and retries.
+
+    Clients are opened on first use per workspace and kept, so the budget spans batches.
+    """
+
+    def __init__(
+        self, engine: sa.Engine, vault: Vault, options: StripeSyncOptions | None = None
+    ) -> None:
+        self._engine = engine
+        self._vault = vault
+        self._options = options or StripeSyncOptions(max_retries=2, timeout_seconds=10.0)
+        self._clients: dict[str, StripeApi] = {}
+        self._lock = threading.Lock()
+
+    def fetch(self, workspace_id: str, entity: str, object_id: str) -> dict[str, Any]:
+        """The object as Stripe has it now."""
+        return self._client(workspace_id).retrieve(entity, object_id)
+
+    def _client(self, workspace_id: str) -> StripeApi:
+        with self._lock:
+            client = self._clients.get(workspace_id)
+            if client is None:
+                credentials = load_credentials(
+                    self._engine, self._vault, workspace_id=workspace_id, provider=PROVIDER
+                )
+                client = self._clients[workspace_id] = open_stripe_api(credentials, self._options)
+            return client
+
+    def close(self) -> None:
+        """Release every client's connections."""
+        with self._lock:
+            for client in self._clients.values():
+                client.close()
+            self._clients.clear()
