@@ -30,8 +30,20 @@ class StripeObjectFetcher:
         self._lock = threading.Lock()
 
     def fetch(self, workspace_id: str, entity: str, object_id: str) -> dict[str, Any]:
-        """The object as Stripe has it now."""
-        return self._client(workspace_id).retrieve(entity, object_id)
+        """The object as Stripe has it now.
+
+        A failed fetch drops the workspace's client, so the next attempt reads the
+        configuration again (it may have been fixed in the meantime).
+        """
+        client = self._client(workspace_id)
+        try:
+            return client.retrieve(entity, object_id)
+        except Exception:
+            with self._lock:
+                if self._clients.get(workspace_id) is client:
+                    del self._clients[workspace_id]
+            client.close()
+            raise
 
     def _client(self, workspace_id: str) -> StripeApi:
         with self._lock:
