@@ -172,6 +172,65 @@ def workspace_remove(obj: _Context, workspace_id: str, purge_data: bool) -> None
     console.print(f"workspace {workspace_id!r}: {removed} configuration(s) removed")
 
 
+@workspace.command("rotate-webhook-secret")
+@click.argument("workspace_id")
+@click.option("--provider", default="stripe", show_default=True)
+@click.option(
+    "--webhook-secret",
+    envvar="PAYSYNC_WEBHOOK_SECRET",
+    prompt=True,
+    hide_input=True,
+    help="The new signing secret (whsec_…, or PAYSYNC_WEBHOOK_SECRET); prompted for, hidden.",
+)
+@click.option(
+    "--previous-valid-hours",
+    type=click.FloatRange(0, 720),
+    default=24.0,
+    show_default=True,
+    help="How long the current secret keeps verifying deliveries (0: revoke it now).",
+)
+@click.pass_obj
+@_clear_errors
+def workspace_rotate_webhook_secret(
+    obj: _Context,
+    workspace_id: str,
+    provider: str,
+    webhook_secret: str,
+    previous_valid_hours: float,
+) -> None:
+    """Replace WORKSPACE_ID's webhook secret; the old one stays valid for a while."""
+    from datetime import timedelta
+
+    from paysync_dagster.store.workspaces import rotate_webhook_secret
+
+    expires_at = rotate_webhook_secret(
+        obj.engine(),
+        obj.vault(),
+        workspace_id=workspace_id,
+        provider=provider,
+        new_secret=webhook_secret,
+        previous_valid_for=timedelta(hours=previous_valid_hours),
+    )
+    until = "" if expires_at is None else f"; the previous one is valid until {expires_at:%c} UTC"
+    console.print(f"workspace {workspace_id!r}: webhook secret rotated{until}")
+
+
+@workspace.command("webhook-refetch")
+@click.argument("workspace_id")
+@click.argument("state", type=click.Choice(["on", "off"]))
+@click.option("--provider", default="stripe", show_default=True)
+@click.pass_obj
+@_clear_errors
+def workspace_webhook_refetch(obj: _Context, workspace_id: str, state: str, provider: str) -> None:
+    """Whether webhook processing fetches each object from the provider (STATE on/off)."""
+    from paysync_dagster.store.workspaces import set_webhook_refetch
+
+    set_webhook_refetch(
+        obj.engine(), workspace_id=workspace_id, provider=provider, on=state == "on"
+    )
+    console.print(f"workspace {workspace_id!r}: webhook refetch {state}")
+
+
 @main.group()
 def keys() -> None:
     """Encryption key management."""
@@ -311,3 +370,104 @@ def demo(obj: _Context, small: int, medium: int, large: int) -> None:
 
     ok = run_demo(obj.settings, {"demo-small": small, "demo-medium": medium, "demo-large": large})
     sys.exit(0 if ok else 1)
+
+
+# -- Webhooks (issue 3) -----------------------------------------------------------------------
+
+
+def _selection_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The event selection shared by `webhooks list` and `webhooks replay`."""
+    options = [
+        click.option("--id", "event_ids", multiple=True, help="Provider event id (repeatable)."),
+        click.option(
+            "--status",
+            type=click.Choice(["pending", "processing", "applied", "ignored", "dead"]),
+            default=None,
+        ),
+        click.option("--workspace", "workspace_id", default=None, help="Workspace id."),
+        click.option("--since", default=None, help="Received at or after (ISO time, UTC)."),
+        click.option("--until", default=None, help="Received before (ISO time, UTC)."),
+        click.option("--limit", type=click.IntRange(1, 100_000), default=100, show_default=True),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _selection(options: dict[str, Any], *, listing: bool):
+    from paysync_dagster.webhooks.inbox import Selection, SelectionError, parse_time
+
+    try:
+        criteria = {
+            "event_ids": tuple(options["event_ids"]),
+            "status": options["status"],
+            "workspace_id": options["workspace_id"],
+            "received_after": options["since"] and parse_time(options["since"], "--since"),
+            "received_before": options["until"] and parse_time(options["until"], "--until"),
+            "limit": options["limit"],
+        }
+        if listing and not any(value for key, value in criteria.items() if key != "limit"):
+            return Selection.everything(limit=options["limit"])
+        return Selection(**criteria)
+    except SelectionError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@main.group()
+def webhooks() -> None:
+    """Inspect and replay received webhook events (the inbox)."""
+
+
+@webhooks.command("list")
+@_selection_options
+@click.pass_obj
+def webhooks_list(obj: _Context, **options: Any) -> None:
+    """List inbox events, newest first; payloads are never shown."""
+    from paysync_dagster.webhooks.inbox import list_events
+
+    table = Table("id", "workspace", "event", "type", "status", "attempts", "received", "error")
+    for event in list_events(obj.engine(), _selection(options, listing=True)):
+        table.add_row(
+            str(event.id),
+            event.workspace_id,
+            event.provider_event_id,
+            event.event_type,
+            event.status,
+            str(event.attempts),
+            f"{event.received_at:%Y-%m-%d %H:%M:%S}",
+            (event.last_error or "")[:80],
+        )
+    console.print(table)
+
+
+@webhooks.command("replay")
+@_selection_options
+@click.option(
+    "--process/--no-process",
+    default=True,
+    show_default=True,
+    help="Process the replayed events now, or leave them to the running workers.",
+)
+@click.pass_obj
+def webhooks_replay(obj: _Context, process: bool, **options: Any) -> None:
+    """Make the selected events due again (fresh attempts) and process them.
+
+    The same operation as the Dagster job `replay_webhooks`.
+    """
+    from paysync_dagster.webhooks.inbox import replay
+    from paysync_dagster.webhooks.processor import Processor
+    from paysync_dagster.webhooks.refetch import StripeObjectFetcher
+
+    engine = obj.engine()
+    replayed = replay(engine, _selection(options, listing=False))
+    console.print(f"{len(replayed)} event(s) made due again")
+    if process and replayed:
+        fetcher = StripeObjectFetcher(engine, obj.vault())
+        try:
+            result = Processor(engine, fetcher=fetcher).drain("cli")
+        finally:
+            fetcher.close()
+        console.print(
+            f"{result.applied} applied, {result.ignored} ignored, {result.retried} to retry,"
+            f" {result.dead} dead-lettered"
+        )

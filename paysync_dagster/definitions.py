@@ -3,21 +3,32 @@
 import dagster as dg
 
 from paysync_dagster.assets.stripe import stripe_assets, stripe_sync_job
+from paysync_dagster.assets.webhooks import (
+    no_dead_letters,
+    no_stale_pending_events,
+    replay_webhooks,
+    webhook_backlog_job,
+    webhook_inbox,
+)
 from paysync_dagster.resources.database import DatabaseResource
 from paysync_dagster.resources.stripe import StripeSyncResource
 from paysync_dagster.resources.vault import VaultResource
+from paysync_dagster.resources.webhooks import WebhookProcessingResource
 from paysync_dagster.sensors.schedules import stripe_full_sync_schedule
+from paysync_dagster.sensors.webhooks import webhook_backlog_sensor
 from paysync_dagster.sensors.workspaces import workspace_partitions_sensor
 
 defs = dg.Definitions(
-    assets=stripe_assets,
-    jobs=[stripe_sync_job],
+    assets=[*stripe_assets, webhook_inbox],
+    asset_checks=[no_stale_pending_events, no_dead_letters],
+    jobs=[stripe_sync_job, webhook_backlog_job, replay_webhooks],
     schedules=[stripe_full_sync_schedule],
-    sensors=[workspace_partitions_sensor],
+    sensors=[workspace_partitions_sensor, webhook_backlog_sensor],
     resources={
         "database": DatabaseResource(),
         "vault": VaultResource(),
         "stripe_sync": StripeSyncResource(),
+        "webhook_processing": WebhookProcessingResource(),
     },
     # Workspaces already sync concurrently on threads inside each step, so one process per
     # run is enough and avoids paying interpreter start-up for every step.

@@ -35,6 +35,17 @@ class SelectionError(ValueError):
     """An event selection was refused; the message names the bad criterion."""
 
 
+def parse_time(value: str, what: str) -> datetime:
+    """An ISO 8601 time from an operator (CLI or run config); without a zone it is UTC."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise SelectionError(
+            f"invalid {what} {value[:40]!r}: expected an ISO 8601 time, e.g. 2026-01-31T12:00"
+        ) from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+
+
 @dataclass(frozen=True)
 class InboxItem:
     """One verified event on its way into the inbox."""

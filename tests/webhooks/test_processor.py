@@ -8,7 +8,6 @@ import time
 from datetime import UTC, datetime
 
 import httpx
-import pytest
 import sqlalchemy as sa
 
 from paysync_dagster.providers.stripe.client import StripeApi
@@ -139,7 +138,7 @@ def test_one_failing_event_is_retried_while_the_others_apply(engine, vault) -> N
 
 
 def test_dead_letter_after_n_attempts_then_replay_succeeds(
-    engine, vault, stripe_sandbox, fake_unreachable_base
+    engine, vault, stripe_sandbox, unreachable_base_url
 ) -> None:
     url, settings = stripe_sandbox(customers=3)
     api = StripeApi(settings.api_key, api_base=url)
@@ -152,7 +151,7 @@ def test_dead_letter_after_n_attempts_then_replay_succeeds(
         vault,
         "acme",
         api_key=settings.api_key,
-        api_base=fake_unreachable_base,
+        api_base=unreachable_base_url,
         replace=True,
     )
     set_webhook_refetch(engine, workspace_id="acme", provider="stripe", on=True)
@@ -185,17 +184,6 @@ def test_dead_letter_after_n_attempts_then_replay_succeeds(
     assert (event.status, event.attempts, event.last_error) == ("applied", 1, None)
     # Refetched: the row holds Stripe's current object, not the event's stale payload.
     assert customer_row(engine, "acme", customer["id"]).email == customer["email"]
-
-
-@pytest.fixture
-def fake_unreachable_base() -> str:
-    """A base URL on a port nothing listens on (bound, then released)."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 def test_concurrent_workers_apply_each_event_exactly_once(engine, vault) -> None:
