@@ -27,6 +27,19 @@ def main(argv: list[str] | None = None) -> None:
         "--fail-rate", type=float, default=0.0, help="fraction of requests answered 500"
     )
     parser.add_argument("--latency-ms", type=int, default=0, help="delay added to each request")
+    parser.add_argument(
+        "--webhook-url",
+        action="append",
+        default=[],
+        help="deliver signed events here (repeatable)",
+    )
+    parser.add_argument("--webhook-secret", default=None, help="signing secret (whsec_...)")
+    parser.add_argument(
+        "--webhook-duplicate-rate", type=float, default=0.0, help="fraction delivered twice"
+    )
+    parser.add_argument(
+        "--webhook-reorder-window", type=int, default=1, help="shuffle deliveries in groups"
+    )
     args = parser.parse_args(argv)
     if not 0 <= args.port <= 65535:
         parser.error("--port must be between 0 and 65535")
@@ -38,6 +51,10 @@ def main(argv: list[str] | None = None) -> None:
             rate_limit=args.rate_limit,
             fail_rate=args.fail_rate,
             latency_ms=args.latency_ms,
+            webhook_urls=tuple(args.webhook_url),
+            webhook_secret=args.webhook_secret,
+            webhook_duplicate_rate=args.webhook_duplicate_rate,
+            webhook_reorder_window=args.webhook_reorder_window,
         )
     except ValueError as exc:
         parser.error(str(exc))

@@ -18,6 +18,7 @@ from .ids import IdCodec
 from .params import decode_form, parse_list_query, reject_parameters
 from .settings import StripeSandboxSettings
 from .state import LISTABLE, SandboxState
+from .webhooks import WebhookDelivery, WebhookDeliverySettings
 
 MAX_BODY_BYTES = 64 * 1024
 _MAX_IDEMPOTENCY_KEY = 255
@@ -67,6 +68,18 @@ def build_app(settings: StripeSandboxSettings) -> Starlette:
     Stripe's shape, so the official `stripe` SDK works against it unchanged.
     """
     state = SandboxState(StripeDataset(customers=settings.customers, seed=settings.seed))
+    if settings.webhook_urls and settings.webhook_secret:
+        state.subscribe(
+            WebhookDelivery(
+                WebhookDeliverySettings(
+                    urls=settings.webhook_urls,
+                    secret=settings.webhook_secret,
+                    duplicate_rate=settings.webhook_duplicate_rate,
+                    reorder_window=settings.webhook_reorder_window,
+                    seed=settings.seed,
+                )
+            )
+        )
     gate = Gate(settings)
     request_ids = IdCodec("req", stream_key(settings.seed, "id:requests"))
     request_numbers = itertools.count()

@@ -62,6 +62,17 @@ def _child_command(settings: StripeSandboxSettings) -> list[str]:
     ]
     if settings.rate_limit is not None:
         command += ["--rate-limit", repr(settings.rate_limit)]
+    for url in settings.webhook_urls:
+        command += ["--webhook-url", url]
+    if settings.webhook_secret is not None:
+        command += [
+            "--webhook-secret",
+            settings.webhook_secret,
+            "--webhook-duplicate-rate",
+            repr(settings.webhook_duplicate_rate),
+            "--webhook-reorder-window",
+            str(settings.webhook_reorder_window),
+        ]
     return command
 
 

@@ -1,6 +1,6 @@
 """Configuration of one Stripe sandbox server."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -18,6 +18,11 @@ class StripeSandboxSettings:
     rate_limit: float | None = None
     fail_rate: float = 0.0
     latency_ms: int = 0
+    # Webhook delivery (see `webhooks.py`): signed events POSTed to these URLs.
+    webhook_urls: tuple[str, ...] = ()
+    webhook_secret: str | None = field(default=None, repr=False)
+    webhook_duplicate_rate: float = 0.0
+    webhook_reorder_window: int = 1
 
     def __post_init__(self) -> None:
         if self.customers < 0:
@@ -30,3 +35,5 @@ class StripeSandboxSettings:
             raise ValueError("fail_rate must be between 0 and 1")
         if self.latency_ms < 0:
             raise ValueError("latency_ms must be >= 0")
+        if self.webhook_urls and not self.webhook_secret:
+            raise ValueError("webhook_urls need a webhook_secret")
