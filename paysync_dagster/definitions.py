@@ -7,7 +7,9 @@ from paysync_dagster.assets.webhooks import (
     no_dead_letters,
     no_stale_pending_events,
     replay_webhooks,
+    stripe_gap_fill,
     webhook_backlog_job,
+    webhook_gap_fill_job,
     webhook_inbox,
 )
 from paysync_dagster.resources.database import DatabaseResource
@@ -15,14 +17,14 @@ from paysync_dagster.resources.stripe import StripeSyncResource
 from paysync_dagster.resources.vault import VaultResource
 from paysync_dagster.resources.webhooks import WebhookProcessingResource
 from paysync_dagster.sensors.schedules import stripe_full_sync_schedule
-from paysync_dagster.sensors.webhooks import webhook_backlog_sensor
+from paysync_dagster.sensors.webhooks import webhook_backlog_sensor, webhook_gap_fill_schedule
 from paysync_dagster.sensors.workspaces import workspace_partitions_sensor
 
 defs = dg.Definitions(
-    assets=[*stripe_assets, webhook_inbox],
+    assets=[*stripe_assets, webhook_inbox, stripe_gap_fill],
     asset_checks=[no_stale_pending_events, no_dead_letters],
-    jobs=[stripe_sync_job, webhook_backlog_job, replay_webhooks],
-    schedules=[stripe_full_sync_schedule],
+    jobs=[stripe_sync_job, webhook_backlog_job, webhook_gap_fill_job, replay_webhooks],
+    schedules=[stripe_full_sync_schedule, webhook_gap_fill_schedule],
     sensors=[workspace_partitions_sensor, webhook_backlog_sensor],
     resources={
         "database": DatabaseResource(),

@@ -1,17 +1,24 @@
 """The webhook inbox in Dagster: the backlog safety net, its health checks, and replay.
 
 `paysync serve` applies events within milliseconds; Dagster is what notices when it does not
-(no worker running, events stuck or dead-lettered) and what an operator uses to repair.
+(no worker running, events stuck or dead-lettered), what heals missed webhooks (gap fill),
+and what an operator uses to repair.
 """
 
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
+from paysync_dagster.assets.partitions import workspace_partitions
+from paysync_dagster.assets.stripe import STRIPE_LINEAGE
 from paysync_dagster.resources.database import DatabaseResource
+from paysync_dagster.resources.stripe import StripeSyncResource
 from paysync_dagster.resources.vault import VaultResource
 from paysync_dagster.resources.webhooks import WebhookProcessingResource
+from paysync_dagster.store.workspaces import load_credentials
+from paysync_dagster.sync.stripe_sync import PROVIDER, open_stripe_api, sync_stripe_entity
 from paysync_dagster.webhooks import inbox
+from paysync_dagster.webhooks.gapfill import gap_fill, write_cursor
 from paysync_dagster.webhooks.processor import BatchResult, Processor
 from paysync_dagster.webhooks.refetch import StripeObjectFetcher
 
@@ -175,3 +182,71 @@ def replay_webhook_events(
 @dg.job(description="Replay webhook events selected by id, status, workspace and time range.")
 def replay_webhooks() -> None:
     replay_webhook_events()
+
+
+@dg.asset(
+    key=dg.AssetKey([WEBHOOKS_GROUP, "stripe_gap_fill"]),
+    partitions_def=workspace_partitions,
+    group_name=WEBHOOKS_GROUP,
+    kinds={"stripe"},
+    description=(
+        "Stripe events the inbox missed, found in /v1/events since the workspace's cursor and"
+        " enqueued; more than 30 days behind, a full sync of the workspace instead."
+    ),
+)
+def stripe_gap_fill(
+    context: dg.AssetExecutionContext,
+    database: DatabaseResource,
+    vault: VaultResource,
+    stripe_sync: StripeSyncResource,
+) -> None:
+    engine, secrets = database.get_engine(), vault.get_vault()
+    options = stripe_sync.options()
+    for workspace_id in context.partition_keys:
+        credentials = load_credentials(
+            engine, secrets, workspace_id=workspace_id, provider=PROVIDER
+        )
+        api = open_stripe_api(credentials, options)
+        try:
+            result = gap_fill(engine, api, workspace_id)
+        finally:
+            api.close()
+        metadata: dict[str, dg.MetadataValue] = {
+            "since": dg.MetadataValue.text(result.since.isoformat()),
+            "listed": dg.MetadataValue.int(result.listed),
+            "enqueued": dg.MetadataValue.int(result.enqueued),
+            "invalid": dg.MetadataValue.int(result.invalid),
+            "full_sync": dg.MetadataValue.bool(result.full_sync_needed),
+        }
+        if result.full_sync_needed:
+            context.log.warning(
+                f"{workspace_id}: events cursor {result.since:%Y-%m-%d} is beyond Stripe's 30-day"
+                " event retention; falling back to a full sync of the workspace"
+            )
+            started = datetime.now(UTC)
+            for entity_type in STRIPE_LINEAGE:
+                synced = sync_stripe_entity(
+                    engine,
+                    secrets,
+                    workspace_id=workspace_id,
+                    entity_type=entity_type,
+                    options=options,
+                    dagster_run_id=context.run.run_id,
+                )
+                metadata[f"full_sync_{entity_type}"] = dg.MetadataValue.text(
+                    f"{synced.status}: {synced.listed} listed"
+                )
+            write_cursor(engine, workspace_id, started)
+        else:
+            context.log.info(
+                f"{workspace_id}: {result.enqueued} missed event(s) enqueued of"
+                f" {result.listed} listed since {result.since:%Y-%m-%d %H:%M:%S}"
+            )
+        context.add_asset_metadata(metadata, partition_key=workspace_id)
+
+
+webhook_gap_fill_job = dg.define_asset_job(
+    "webhook_gap_fill",
+    selection=dg.AssetSelection.assets(dg.AssetKey([WEBHOOKS_GROUP, "stripe_gap_fill"])),
+    description="Enqueue missed Stripe events for the selected workspaces.",
+)
