@@ -32,6 +32,7 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,bench]'
 	$(BIN)/python benchmarks/stripe_full_sync.py
+	$(BIN)/python benchmarks/webhook_ingest.py
 
 dagster-ui: $(STAMP)
 	DAGSTER_HOME=$(CURDIR)/.paysync/dagster $(BIN)/dagster dev -m paysync_dagster.definitions
