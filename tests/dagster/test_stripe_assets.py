@@ -150,7 +150,10 @@ def test_definitions_load_with_the_contracted_keys():
     with dg.instance_for_test():
         keys = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
     entities = ("customers", "products", "prices", "subscriptions", "invoices")
-    assert keys == {f"stripe/{entity}" for entity in entities}
-    assert [job.name for job in defs.jobs] == ["stripe_sync"]
-    assert {s.name for s in defs.schedules} == {"stripe_full_sync_schedule"}
-    assert {s.name for s in defs.sensors} == {"workspace_partitions_sensor"}
+    # Other domains (webhooks, M-Pesa, ...) add their own keys; the Stripe ones are fixed.
+    assert {key for key in keys if key.startswith("stripe/")} == {
+        f"stripe/{entity}" for entity in entities
+    }
+    assert "stripe_sync" in [job.name for job in defs.jobs]
+    assert "stripe_full_sync_schedule" in {s.name for s in defs.schedules}
+    assert "workspace_partitions_sensor" in {s.name for s in defs.sensors}

@@ -93,10 +93,12 @@ def test_backlog_job_applies_events_and_checks_report_dead_letters_then_replay_j
         age_seconds=300,
     )
 
-    result = dg.materialize(
-        [webhook_inbox, no_stale_pending_events, no_dead_letters],
-        resources=_resources(database_url, max_attempts=1),
-    )
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [webhook_inbox, no_stale_pending_events, no_dead_letters],
+            instance=instance,
+            resources=_resources(database_url, max_attempts=1),
+        )
     assert result.success
     [materialization] = result.asset_materializations_for_node("webhooks__inbox")
     assert materialization.metadata["applied"].value == 1
@@ -124,9 +126,10 @@ def test_backlog_job_applies_events_and_checks_report_dead_letters_then_replay_j
     run_config = dg.RunConfig(
         ops={"replay_webhook_events": {"config": {"status": "dead", "workspace_id": "outage"}}}
     )
-    replayed = replay_webhooks.execute_in_process(
-        run_config=run_config, resources=_resources(database_url)
-    )
+    with dg.instance_for_test() as instance:
+        replayed = replay_webhooks.execute_in_process(
+            run_config=run_config, instance=instance, resources=_resources(database_url)
+        )
     assert replayed.success
     [output] = replayed.get_step_success_events()
     assert replayed.output_for_node("replay_webhook_events") == 1
@@ -191,3 +194,16 @@ def test_cli_lists_and_replays_the_same_selection(cli, engine, vault) -> None:
     refused = cli("webhooks", "replay")
     assert refused.exit_code == 1
     assert "select events by id, status, workspace or time range" in refused.output
+
+
+def test_definitions_carry_the_webhook_assets_jobs_and_sensors() -> None:
+    from paysync_dagster.definitions import defs
+
+    with dg.instance_for_test():
+        keys = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert {"webhooks/inbox", "webhooks/stripe_gap_fill"} <= keys
+    assert {"webhook_backlog", "webhook_gap_fill", "replay_webhooks"} <= {
+        job.name for job in defs.jobs
+    }
+    assert "webhook_backlog_sensor" in {s.name for s in defs.sensors}
+    assert "webhook_gap_fill_schedule" in {s.name for s in defs.schedules}
