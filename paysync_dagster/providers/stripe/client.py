@@ -86,6 +86,14 @@ def _error_fields(content: bytes) -> tuple[str | None, str | None]:
     return error.get("code"), error.get("param")
 
 
+def open_http_client(timeout_seconds: float = 30.0) -> stripe.HTTPXClient:
+    """The SDK's HTTP client (thread-safe, pooled), shareable by many workspaces' `StripeApi`s.
+
+    Workspaces keep their own key and rate budget; only connections are shared.
+    """
+    return stripe.HTTPXClient(timeout=timeout_seconds, allow_sync_methods=True)
+
+
 class StripeApi:
     """One Stripe account's API, as one workspace sees it.
 
@@ -105,8 +113,12 @@ class StripeApi:
         backoff_base_seconds: float = 0.25,
         backoff_cap_seconds: float = 20.0,
         sleep: Callable[[float], None] = time.sleep,
+        http_client: stripe.HTTPXClient | None = None,
     ) -> None:
-        self._http = stripe.HTTPXClient(timeout=timeout_seconds, allow_sync_methods=True)
+        # A shared client (see `open_http_client`) saves each workspace a TLS context and
+        # connection set-up; one this object creates is its own to close.
+        self._owns_http = http_client is None
+        self._http = http_client or open_http_client(timeout_seconds)
         self._client = stripe.StripeClient(
             api_key,
             base_addresses={"api": api_base} if api_base else None,
@@ -227,5 +239,6 @@ class StripeApi:
             cursor = objects[-1]["id"]
 
     def close(self) -> None:
-        """Release the HTTP connections."""
-        self._http.close()
+        """Release the HTTP connections, unless they are shared."""
+        if self._owns_http:
+            self._http.close()
