@@ -110,19 +110,44 @@ class Bench:
 
 @dataclass(frozen=True)
 class FixedCost:
-    """Case 2: many small workspaces in one run against the same objects in one workspace."""
+    """Case 2: many small workspaces against the same objects in one workspace, in batched
+    Dagster runs (the figure the target is about) and by the engine alone."""
 
     many: Measurement
     one: Measurement
+    engine_many: Measurement
+    engine_one: Measurement
+    floor_many: Measurement
+    floor_one: Measurement
     workspaces: int
     workspace_customers: int
     max_concurrent_workspaces: int
 
+    def _ms_per_workspace(self, many: Measurement, one: Measurement) -> float:
+        same_objects_seconds = one.seconds * many.objects / one.objects
+        return (many.seconds - same_objects_seconds) / self.workspaces * 1000
+
     @property
     def ms_per_workspace(self) -> float:
-        """(t_many - t_one) / workspaces, with t_one scaled to the same number of objects."""
-        same_objects_seconds = self.one.seconds * self.many.objects / self.one.objects
-        return (self.many.seconds - same_objects_seconds) / self.workspaces * 1000
+        """(t_many - t_one) / workspaces for the Dagster runs, t_one scaled to the same
+        number of objects."""
+        return self._ms_per_workspace(self.many, self.one)
+
+    @property
+    def engine_ms_per_workspace(self) -> float:
+        """The same for paysync's engine alone: its share of the fixed cost."""
+        return self._ms_per_workspace(self.engine_many, self.engine_one)
+
+    @property
+    def dagster_floor_ms_per_workspace(self) -> float:
+        """Dagster's bookkeeping per partition of a no-op graph of the same shape."""
+        seconds = self.floor_many.seconds - self.floor_one.seconds
+        return seconds / (self.workspaces - 1) * 1000
+
+    @property
+    def above_floor_ms_per_workspace(self) -> float:
+        """The batched runs' fixed cost less Dagster's own: what paysync adds per workspace."""
+        return self.ms_per_workspace - self.dagster_floor_ms_per_workspace
 
 
 @dataclass(frozen=True)
@@ -150,7 +175,8 @@ def paysync_contender(bench: Bench, sandbox: Sandbox, name: str, database_url: s
     prepare_paysync_database(database_url, bench.keyring, sandbox, [WORKSPACE_ID])
     spec = {
         "database_url": database_url,
-        "workspace_id": WORKSPACE_ID,
+        "workspace_ids": [WORKSPACE_ID],
+        "max_concurrent_workspaces": 1,
         "profile": bench.profile_path(name),
     }
     database = sa.make_url(database_url).get_backend_name()
@@ -226,10 +252,16 @@ def full_sync_case(bench: Bench, sizes: Sizes) -> dict[str, Measurement]:
     return results
 
 
-def backfill(
-    bench: Bench, name: str, sandbox: Sandbox, workspace_ids: Sequence[str], max_concurrent: int
+def many_workspaces(
+    bench: Bench,
+    name: str,
+    kind: str,
+    sandbox: Sandbox,
+    workspace_ids: Sequence[str],
+    max_concurrent: int,
 ) -> Measurement:
-    """One batched Dagster run over `workspace_ids`, all configured against `sandbox`."""
+    """All of `workspace_ids`, configured against `sandbox`, synced together: by one batched
+    Dagster run (`kind="dagster"`) or by the engine alone (`kind="paysync"`)."""
     database_url = bench.sqlite_url(name)
     prepare_paysync_database(database_url, bench.keyring, sandbox, workspace_ids)
     spec = {
@@ -239,26 +271,41 @@ def backfill(
         "profile": bench.profile_path(name),
     }
     return bench.run(
-        name, "sqlite", "dagster", spec,
+        name, "sqlite", kind, spec,
         customers=sandbox.customers * len(workspace_ids),
         expected_objects=sandbox.objects(ENTITIES) * len(workspace_ids),
     )  # fmt: skip
 
 
 def fixed_cost_case(bench: Bench, sizes: Sizes, max_concurrent: int) -> FixedCost:
-    """Case 2: W workspaces of M customers in one run, then W*M customers in one workspace."""
+    """Case 2: W workspaces of M customers, then W*M customers in one workspace; each in one
+    batched Dagster run and, to tell paysync's share from Dagster's, by the engine alone."""
     width = len(str(sizes.workspaces - 1))
     workspace_ids = [f"ws-{index:0{width}d}" for index in range(sizes.workspaces)]
+    shape = f"{sizes.workspaces}x{sizes.workspace_customers}"
+    runs: dict[str, Measurement] = {}
     with stripe_sandbox(sizes.workspace_customers) as sandbox:
-        many = backfill(
-            bench, f"dagster-{sizes.workspaces}x{sizes.workspace_customers}",
-            sandbox, workspace_ids, max_concurrent,
-        )  # fmt: skip
+        for kind, prefix in (("dagster", "dagster"), ("paysync", "engine")):
+            runs[f"{prefix}-many"] = many_workspaces(
+                bench, f"{prefix}-{shape}", kind, sandbox, workspace_ids, max_concurrent
+            )
     with stripe_sandbox(sizes.workspaces * sizes.workspace_customers) as sandbox:
-        one = backfill(
-            bench, f"dagster-1x{sandbox.customers}", sandbox, [WORKSPACE_ID], max_concurrent
-        )
-    return FixedCost(many, one, sizes.workspaces, sizes.workspace_customers, max_concurrent)
+        for kind, prefix in (("dagster", "dagster"), ("paysync", "engine")):
+            runs[f"{prefix}-one"] = many_workspaces(
+                bench, f"{prefix}-1x{sandbox.customers}", kind, sandbox, [WORKSPACE_ID],
+                max_concurrent,
+            )  # fmt: skip
+    for name, ids in (("floor-many", workspace_ids), ("floor-one", [WORKSPACE_ID])):
+        spec = {"workspace_ids": ids, "profile": None}
+        runs[name] = bench.run(
+            f"dagster-no-op-{len(ids)}", "-", "dagster_floor", spec,
+            customers=0, expected_objects=0,
+        )  # fmt: skip
+    return FixedCost(
+        runs["dagster-many"], runs["dagster-one"], runs["engine-many"], runs["engine-one"],
+        runs["floor-many"], runs["floor-one"],
+        sizes.workspaces, sizes.workspace_customers, max_concurrent,
+    )  # fmt: skip
 
 
 def ratios(results: dict[str, Measurement]) -> dict[str, float]:
@@ -330,7 +377,8 @@ class Report:
     @property
     def measurements(self) -> list[Measurement]:
         """Every contender of both cases, in the order they ran."""
-        return [*self.results.values(), self.fixed.many, self.fixed.one]
+        fixed = self.fixed
+        return [*self.results.values(), fixed.many, fixed.one, fixed.engine_many, fixed.engine_one]
 
 
 def print_table(report: Report) -> None:
@@ -355,10 +403,16 @@ def print_table(report: Report) -> None:
         )
     fixed = report.fixed
     print(
-        f"\nfixed cost per workspace: {fixed.ms_per_workspace:.1f} ms"
-        f" ({fixed.workspaces} x {fixed.workspace_customers} customers in one Dagster run vs"
-        f" one workspace of {fixed.one.customers:,}; max_concurrent_workspaces ="
-        f" {fixed.max_concurrent_workspaces})\n"
+        f"\nfixed cost per workspace: {fixed.ms_per_workspace:.1f} ms in batched Dagster runs,"
+        f" of which paysync's engine {fixed.engine_ms_per_workspace:.1f} ms"
+        f" ({fixed.workspaces} x {fixed.workspace_customers} customers vs one workspace of"
+        f" {fixed.one.customers:,}; max_concurrent_workspaces ="
+        f" {fixed.max_concurrent_workspaces}; Dagster instance: SQLite, as `dagster dev`)"
+        f"\nDagster's own bookkeeping, a no-op graph of the same shape:"
+        f" {fixed.dagster_floor_ms_per_workspace:.1f} ms per workspace"
+        f" ({fixed.floor_many.seconds:.2f}s for {fixed.workspaces},"
+        f" {fixed.floor_one.seconds:.2f}s for 1); paysync above that floor:"
+        f" {fixed.above_floor_ms_per_workspace:.1f} ms per workspace\n"
     )
     for check in report.targets:
         verdict = "PASS" if check.passed else "FAIL"
@@ -397,6 +451,13 @@ def json_report(report: Report) -> dict[str, Any]:
             "seconds_many": round(fixed.many.seconds, 3),
             "seconds_one": round(fixed.one.seconds, 3),
             "ms_per_workspace": round(fixed.ms_per_workspace, 2),
+            "engine_seconds_many": round(fixed.engine_many.seconds, 3),
+            "engine_seconds_one": round(fixed.engine_one.seconds, 3),
+            "engine_ms_per_workspace": round(fixed.engine_ms_per_workspace, 2),
+            "dagster_floor_seconds_many": round(fixed.floor_many.seconds, 3),
+            "dagster_floor_seconds_one": round(fixed.floor_one.seconds, 3),
+            "dagster_floor_ms_per_workspace": round(fixed.dagster_floor_ms_per_workspace, 2),
+            "above_floor_ms_per_workspace": round(fixed.above_floor_ms_per_workspace, 2),
         },
         "targets": {
             c.name: {"value": round(c.value, 3), "target": c.rule, "pass": c.passed}

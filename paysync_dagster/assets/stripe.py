@@ -8,6 +8,7 @@ rate budget; every workspace gets its own sync session and its own materializati
 import threading
 import time
 import warnings
+from collections import Counter
 
 import dagster as dg
 
@@ -61,27 +62,51 @@ def _result_metadata(result: EntitySyncResult) -> dict[str, dg.MetadataValue]:
     }
 
 
-class _ThrottledProgressLog:
-    """Logs each workspace's progress at most every few seconds, from any sync thread."""
+class _RunProgressLog:
+    """One progress line for the whole run every few seconds, whatever the number of
+    workspaces syncing on their threads: a run of 200 workspaces logs a handful of lines,
+    not hundreds (each log line is an event the Dagster instance stores)."""
 
-    def __init__(self, log: dg.DagsterLogManager, entity_type: str) -> None:
+    def __init__(self, log: dg.DagsterLogManager, entity_type: str, workspaces: int) -> None:
         self._log = log
         self._entity_type = entity_type
-        self._last: dict[str, float] = {}
+        self._workspaces = workspaces
+        self._latest: dict[str, EntitySyncResult] = {}
+        self._started = time.monotonic()
+        self._last_logged = self._started
         self._lock = threading.Lock()
 
     def __call__(self, result: EntitySyncResult) -> None:
         now = time.monotonic()
         with self._lock:
-            if now - self._last.get(result.workspace_id, 0.0) < PROGRESS_LOG_INTERVAL_SECONDS:
+            self._latest[result.workspace_id] = result
+            if now - self._last_logged < PROGRESS_LOG_INTERVAL_SECONDS:
                 return
-            self._last[result.workspace_id] = now
+            self._last_logged = now
+            listed = sum(r.listed for r in self._latest.values())
+            retries = sum(r.retries for r in self._latest.values())
+            failed = sum(r.failed for r in self._latest.values())
+            syncing = len(self._latest)
         self._log.info(
-            f"{result.workspace_id} {self._entity_type}: {result.listed} listed in"
-            f" {result.pages} pages ({result.inserted} new, {result.updated} updated,"
-            f" {result.failed} failed, {result.retries} retries,"
-            f" {result.objects_per_second:.0f} objects/s)"
+            f"{self._entity_type}: {listed:,} listed so far across {syncing} of"
+            f" {self._workspaces} workspace(s) ({failed} failed records, {retries} retries,"
+            f" {listed / (now - self._started):,.0f} objects/s)"
         )
+
+
+def _summary(entity_type: str, results: dict[str, EntitySyncResult], seconds: float) -> str:
+    statuses = ", ".join(
+        f"{count} {status}"
+        for status, count in sorted(Counter(r.status for r in results.values()).items())
+    )
+    listed = sum(r.listed for r in results.values())
+    return (
+        f"{entity_type}: {len(results)} workspace(s) synced ({statuses}):"
+        f" {listed:,} listed, {sum(r.inserted for r in results.values()):,} inserted,"
+        f" {sum(r.updated for r in results.values()):,} updated,"
+        f" {sum(r.deleted for r in results.values()):,} deleted in {seconds:.1f}s;"
+        " per-workspace figures are in each partition's materialization metadata"
+    )
 
 
 def build_stripe_asset(entity_type: str) -> dg.AssetsDefinition:
@@ -109,6 +134,7 @@ def build_stripe_asset(entity_type: str) -> dg.AssetsDefinition:
         workspace_ids = list(context.partition_keys)
         engine = database.get_engine()
         context.log.info(f"syncing Stripe {entity_type} for {len(workspace_ids)} workspace(s)")
+        started = time.monotonic()
         outcomes = sync_stripe_entity_for_workspaces(
             engine,
             vault.get_vault(),
@@ -116,16 +142,12 @@ def build_stripe_asset(entity_type: str) -> dg.AssetsDefinition:
             entity_type=entity_type,
             options=stripe_sync.options(),
             dagster_run_id=context.run.run_id,
-            on_progress=_ThrottledProgressLog(context.log, entity_type),
+            on_progress=_RunProgressLog(context.log, entity_type, len(workspace_ids)),
         )
         results = {ws: r for ws, r in outcomes.items() if isinstance(r, EntitySyncResult)}
         for workspace_id, result in results.items():
             context.add_asset_metadata(_result_metadata(result), partition_key=workspace_id)
-            context.log.info(
-                f"{workspace_id} {entity_type}: {result.status}, {result.listed} listed,"
-                f" {result.inserted} inserted, {result.updated} updated,"
-                f" {result.deleted} deleted in {result.seconds:.1f}s"
-            )
+        context.log.info(_summary(entity_type, results, time.monotonic() - started))
         failures = {ws: e for ws, e in outcomes.items() if not isinstance(e, EntitySyncResult)}
         if failures:
             raise dg.Failure(

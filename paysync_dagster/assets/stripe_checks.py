@@ -85,11 +85,12 @@ def _row_count_matches_listing(
     as sync events) may explain a difference, which then only warns."""
     mismatches: dict[str, str] = {}
     explained = True
+    live_by_workspace = checks.live_rows(
+        connection, entity_type, workspace_ids=sorted(results), provider=provider
+    )
     for workspace_id, result in sorted(results.items()):
         listed, failed = checks.listed_in_full_listing(connection, result.session_id)
-        live = checks.live_rows(
-            connection, entity_type, workspace_id=workspace_id, provider=provider
-        )
+        live = live_by_workspace[workspace_id]
         if live != listed:
             mismatches[workspace_id] = f"live rows {live}, listed {listed}, failed to map {failed}"
             explained &= abs(live - listed) <= failed

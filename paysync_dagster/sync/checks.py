@@ -79,16 +79,21 @@ def dangling_references(
 
 
 def live_rows(
-    connection: sa.Connection, entity_type: str, *, workspace_id: str, provider: str
-) -> int:
-    """Rows of one workspace the provider still lists (not soft-deleted)."""
+    connection: sa.Connection, entity_type: str, *, workspace_ids: Sequence[str], provider: str
+) -> dict[str, int]:
+    """Rows per workspace that the provider still lists (not soft-deleted), in one query."""
     table = CANONICAL_TABLES[entity_type]
-    return connection.execute(
-        sa.select(sa.func.count())
-        .where(table.c.workspace_id == workspace_id)
-        .where(table.c.provider == provider)
-        .where(table.c.deleted_at.is_(None))
-    ).scalar_one()
+    counts = dict.fromkeys(workspace_ids, 0)
+    counts.update(
+        connection.execute(
+            sa.select(table.c.workspace_id, sa.func.count())
+            .where(table.c.workspace_id.in_(workspace_ids))
+            .where(table.c.provider == provider)
+            .where(table.c.deleted_at.is_(None))
+            .group_by(table.c.workspace_id)
+        ).all()
+    )
+    return counts
 
 
 def listed_in_full_listing(connection: sa.Connection, session_id: str) -> tuple[int, int]:

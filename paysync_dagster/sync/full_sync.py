@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -83,10 +84,22 @@ def _batches(pages: Iterable[Page], batch_size: int) -> Iterator[list[Page]]:
         yield batch
 
 
+@dataclass
+class _MappedBatch:
+    """A batch of pages as rows, plus what failed to map and where the listing stands."""
+
+    rows: list[Row]
+    failed_ids: list[str]
+    events: list[dict[str, Any]]
+    anonymous_failure: bool
+    progress: SessionProgress
+    cursor: str | None
+
+
 def _map_batch(
     batch: list[Page], mapper: Callable[[Mapping[str, Any], datetime], Row], entity_type: str
-) -> tuple[list[Row], list[str], list[dict[str, Any]], bool]:
-    """Rows that mapped; ids of objects that did not; their events; whether one had no id."""
+) -> _MappedBatch:
+    """Rows that mapped; ids and events of objects that did not; the batch's progress."""
     rows: list[Row] = []
     failed_ids: list[str] = []
     events: list[dict[str, Any]] = []
@@ -108,7 +121,46 @@ def _map_batch(
                         "message": str(error),
                     }
                 )
-    return rows, failed_ids, events, anonymous_failure
+    progress = SessionProgress(
+        listed=sum(len(page.objects) for page in batch),
+        failed=len(events),
+        pages=len(batch),
+        api_calls=sum(page.api_calls for page in batch),
+        retries=sum(page.retries for page in batch),
+    )
+    return _MappedBatch(rows, failed_ids, events, anonymous_failure, progress, _last_id(batch))
+
+
+def _write_batch(
+    engine: sa.Engine,
+    table: sa.Table,
+    mapped: _MappedBatch,
+    *,
+    workspace_id: str,
+    provider: str,
+    session_id: str,
+) -> SessionProgress:
+    """Commit one batch: its rows, its failures and the session's progress and cursor."""
+    progress = mapped.progress
+    now = datetime.now(UTC)
+    with engine.begin() as connection:
+        counts = upsert_rows(
+            connection, table, mapped.rows, workspace_id=workspace_id, provider=provider,
+            synced_at=now,
+        )  # fmt: skip
+        touch_rows(
+            connection, table, mapped.failed_ids, workspace_id=workspace_id, provider=provider,
+            synced_at=now,
+        )  # fmt: skip
+        sessions.record_events(
+            connection, mapped.events, workspace_id=workspace_id, provider=provider,
+            session_id=session_id,
+        )  # fmt: skip
+        progress.inserted = counts.inserted
+        progress.updated = counts.updated
+        progress.unchanged = counts.unchanged
+        sessions.add_progress(connection, session_id, progress, cursor=mapped.cursor)
+    return progress
 
 
 def sync_entity(
@@ -155,48 +207,30 @@ def sync_entity(
         )
         complete_listing = True
         try:
-            for batch in _batches(_chain(first_batch_pages, pages), batch_size):
-                rows, failed_ids, events, anonymous_failure = _map_batch(batch, mapper, entity_type)
-                complete_listing &= not anonymous_failure
-                progress = SessionProgress(
-                    listed=sum(len(page.objects) for page in batch),
-                    failed=len(events),
-                    pages=len(batch),
-                    api_calls=sum(page.api_calls for page in batch),
-                    retries=sum(page.retries for page in batch),
-                )
-                now = datetime.now(UTC)
-                with engine.begin() as connection:
-                    batch_counts = upsert_rows(
-                        connection,
+            # One batch is written on the writer thread while the next is mapped: SQLite and
+            # psycopg2 release the GIL while the database works, so the two overlap.
+            def absorb(written: Future[SessionProgress] | None) -> None:
+                if written is not None:
+                    _accumulate(result, written.result(), started)
+                    if on_progress is not None:
+                        on_progress(result)
+
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="paysync-writer") as writer:
+                in_flight: Future[SessionProgress] | None = None
+                for batch in _batches(_chain(first_batch_pages, pages), batch_size):
+                    mapped = _map_batch(batch, mapper, entity_type)
+                    complete_listing &= not mapped.anonymous_failure
+                    absorb(in_flight)
+                    in_flight = writer.submit(
+                        _write_batch,
+                        engine,
                         table,
-                        rows,
-                        workspace_id=workspace_id,
-                        provider=provider,
-                        synced_at=now,
-                    )
-                    touch_rows(
-                        connection,
-                        table,
-                        failed_ids,
-                        workspace_id=workspace_id,
-                        provider=provider,
-                        synced_at=now,
-                    )
-                    sessions.record_events(
-                        connection,
-                        events,
+                        mapped,
                         workspace_id=workspace_id,
                         provider=provider,
                         session_id=session_id,
                     )
-                    progress.inserted = batch_counts.inserted
-                    progress.updated = batch_counts.updated
-                    progress.unchanged = batch_counts.unchanged
-                    sessions.add_progress(connection, session_id, progress, cursor=_last_id(batch))
-                _accumulate(result, progress, started)
-                if on_progress is not None:
-                    on_progress(result)
+                absorb(in_flight)
 
             status = sessions.COMPLETED if result.failed == 0 else sessions.COMPLETED_WITH_ERRORS
             with engine.begin() as connection:

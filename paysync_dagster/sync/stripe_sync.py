@@ -7,9 +7,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+import stripe
 
 from paysync_dagster.providers.rate_budget import RateBudget
-from paysync_dagster.providers.stripe.client import StripeApi, default_requests_per_second
+from paysync_dagster.providers.stripe.client import (
+    StripeApi,
+    default_requests_per_second,
+    open_http_client,
+)
 from paysync_dagster.providers.stripe.mapping import MAPPERS
 from paysync_dagster.store.tables import CANONICAL_TABLES
 from paysync_dagster.store.vault import Vault
@@ -31,7 +36,11 @@ class StripeSyncOptions:
     max_concurrent_workspaces: int = 8
 
 
-def open_stripe_api(credentials: WorkspaceCredentials, options: StripeSyncOptions) -> StripeApi:
+def open_stripe_api(
+    credentials: WorkspaceCredentials,
+    options: StripeSyncOptions,
+    http_client: stripe.HTTPXClient | None = None,
+) -> StripeApi:
     """A client for one workspace: its own account, base URL and rate budget.
 
     The budget is the workspace's configured rate, else the options' per-mode rate, else
@@ -54,6 +63,7 @@ def open_stripe_api(credentials: WorkspaceCredentials, options: StripeSyncOption
         budget=RateBudget(rate),
         max_retries=options.max_retries,
         timeout_seconds=options.timeout_seconds,
+        http_client=http_client,
     )
 
 
@@ -66,10 +76,11 @@ def sync_stripe_entity(
     options: StripeSyncOptions,
     dagster_run_id: str | None = None,
     on_progress: Callable[[EntitySyncResult], None] | None = None,
+    http_client: stripe.HTTPXClient | None = None,
 ) -> EntitySyncResult:
-    """Fully sync one Stripe entity for one workspace."""
+    """Fully sync one Stripe entity for one workspace (over `http_client` when shared)."""
     credentials = load_credentials(engine, vault, workspace_id=workspace_id, provider=PROVIDER)
-    api = open_stripe_api(credentials, options)
+    api = open_stripe_api(credentials, options, http_client)
     try:
         return sync_entity(
             engine,
@@ -99,8 +110,10 @@ def sync_stripe_entity_for_workspaces(
 ) -> dict[str, EntitySyncResult | BaseException]:
     """Sync one entity for many workspaces concurrently; one failure never stops the others.
 
-    Returns each workspace's result, or the exception that ended its sync.
+    Returns each workspace's result, or the exception that ended its sync. The workspaces
+    share one pool of HTTP connections; each keeps its own key and rate budget.
     """
+    http_client = open_http_client(options.timeout_seconds)
 
     def run(workspace_id: str) -> EntitySyncResult:
         return sync_stripe_entity(
@@ -111,13 +124,17 @@ def sync_stripe_entity_for_workspaces(
             options=options,
             dagster_run_id=dagster_run_id,
             on_progress=on_progress,
+            http_client=http_client,
         )
 
     workers = max(1, min(options.max_concurrent_workspaces, len(workspace_ids)))
     outcomes: dict[str, EntitySyncResult | BaseException] = {}
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="paysync-sync") as pool:
-        futures = {workspace_id: pool.submit(run, workspace_id) for workspace_id in workspace_ids}
-        for workspace_id, future in futures.items():
-            error = future.exception()
-            outcomes[workspace_id] = error if error is not None else future.result()
+    try:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="paysync-sync") as pool:
+            futures = {ws: pool.submit(run, ws) for ws in workspace_ids}
+            for workspace_id, future in futures.items():
+                error = future.exception()
+                outcomes[workspace_id] = error if error is not None else future.result()
+    finally:
+        http_client.close()
     return outcomes

@@ -40,8 +40,9 @@ _MAX_ERROR_LENGTH = 1000
 class ObjectFetcher(Protocol):
     """Fetches an object's current state from the provider (the per-workspace refetch)."""
 
-    def fetch(self, workspace_id: str, entity: str, object_id: str) -> dict[str, Any]:
-        """The object as the provider has it now."""
+    def fetch(self, workspace_id: str, entity: str, object_id: str) -> dict[str, Any] | None:
+        """The object as the provider has it now, or None if the provider has no such object
+        (the event's own payload is then the best state known)."""
         ...
 
 
@@ -218,8 +219,9 @@ class Processor:
             # A deleted object has no newer state to fetch: its event is the last word.
             if refetch and not deletion and self._fetcher is not None:
                 fetched_at = datetime.now(UTC)
-                obj = self._fetcher.fetch(event.workspace_id, entity, obj["id"])
-                ts = fetched_at
+                current = self._fetcher.fetch(event.workspace_id, entity, obj["id"])
+                if current is not None:
+                    obj, ts = current, fetched_at
             row = MAPPERS[entity](obj, ts)
             if deletion:
                 row["deleted_at"] = ts

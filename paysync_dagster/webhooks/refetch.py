@@ -29,8 +29,8 @@ class StripeObjectFetcher:
         self._clients: dict[str, StripeApi] = {}
         self._lock = threading.Lock()
 
-    def fetch(self, workspace_id: str, entity: str, object_id: str) -> dict[str, Any]:
-        """The object as Stripe has it now.
+    def fetch(self, workspace_id: str, entity: str, object_id: str) -> dict[str, Any] | None:
+        """The object as Stripe has it now, or None if Stripe has no such object.
 
         A failed fetch drops the workspace's client, so the next attempt reads the
         configuration again (it may have been fixed in the meantime).

@@ -89,12 +89,15 @@ def test_refused_key_is_not_retried_and_not_echoed(stripe_sandbox):
     sleeps: list[float] = []
     wrong_key = "sk_test_" + "9" * 24
     api = StripeApi(wrong_key, api_base=url, max_retries=5, sleep=sleeps.append)
-    with pytest.raises(ProviderAuthError) as raised:
-        api.verify_credentials()
+    with pytest.raises(ProviderAuthError) as listing:
+        next(api.list_pages("customers"))
+    with pytest.raises(ProviderAuthError) as retrieval:
+        api.retrieve("customers", "cus_any")
     api.close()
     assert sleeps == []
-    assert wrong_key not in str(raised.value)
-    assert "9999" not in str(raised.value)
+    for raised in (listing, retrieval):
+        assert wrong_key not in str(raised.value)
+        assert "9999" not in str(raised.value)
 
 
 def test_resuming_after_a_cursor_continues_the_listing(stripe_sandbox):
@@ -106,3 +109,26 @@ def test_resuming_after_a_cursor_continues_the_listing(stripe_sandbox):
     api.close()
     ids = [obj["id"] for page in pages for obj in page.objects]
     assert ids == [dataset.get("customers", i)["id"] for i in range(100, 250)]
+
+
+def test_retrieve_returns_the_object_or_none_when_stripe_has_none(stripe_sandbox):
+    url, settings = stripe_sandbox(customers=20, seed=4)
+    dataset = StripeDataset(customers=20, seed=4)
+    api = StripeApi(settings.api_key, api_base=url, budget=RateBudget(10_000))
+    expected = dataset.get("invoices", 3)
+    found = api.retrieve("invoices", expected["id"])
+    missing = api.retrieve("customers", "cus_doesnotexist")
+    api.close()
+    assert found == expected
+    assert missing is None
+
+
+def test_list_pages_decode_to_the_same_objects_the_sandbox_serves(stripe_sandbox):
+    url, settings = stripe_sandbox(customers=30, seed=5)
+    dataset = StripeDataset(customers=30, seed=5)
+    api = StripeApi(settings.api_key, api_base=url, budget=RateBudget(10_000))
+    objects = [obj for page in api.list_pages("subscriptions", page_size=7) for obj in page.objects]
+    api.close()
+    assert objects == [
+        dataset.get("subscriptions", i) for i in range(dataset.count("subscriptions"))
+    ]

@@ -141,3 +141,41 @@ def test_unlisted_rows_are_soft_deleted_and_come_back(engine):
             connection.scalar(sa.select(sa.func.count()).where(customers.c.deleted_at.is_not(None)))
             == 0
         )
+
+
+def test_awkward_values_round_trip_exactly(engine):
+    """Tabs, newlines, backslashes, a literal `\\N`, empty strings, NULLs and non-ASCII text
+    come back as written (PostgreSQL receives batches through COPY's text format)."""
+    awkward = {
+        "cus_tab": "a\tb",
+        "cus_newline": "line1\nline2\r\n",
+        "cus_backslash": "C:\\path\\N",
+        "cus_null_marker": "\\N",
+        "cus_empty": "",
+        "cus_unicode": "Zoë ✓ 東京",
+    }
+    rows = [
+        _row(external_id, email, T0, name=email, balance=-5, delinquent=False)
+        for external_id, email in awkward.items()
+    ]
+    rows.append(_row("cus_none", "none@example.com", T0, name=None))
+    _upsert(engine, rows)
+    with engine.connect() as connection:
+        stored = {
+            row.external_id: row
+            for row in connection.execute(
+                sa.select(
+                    customers.c.external_id,
+                    customers.c.name,
+                    customers.c.balance,
+                    customers.c.delinquent,
+                    customers.c.raw,
+                )
+            )
+        }
+    assert {key: stored[key].name for key in awkward} == awkward
+    assert stored["cus_none"].name is None
+    assert {(row.balance, row.delinquent) for key, row in stored.items() if key in awkward} == {
+        (-5, False)
+    }
+    assert stored["cus_tab"].raw == {"id": "cus_tab", "email": "a\tb"}
