@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute
 from paysync_dagster.settings import Settings
 from paysync_dagster.store.vault import Vault
 
-from . import health
+from . import health, mpesa
 
 
 class BackgroundService(Protocol):
@@ -61,7 +61,7 @@ def build_app(context: ServerContext, services: Sequence[BackgroundService] = ()
             for service in reversed(started):
                 service.stop()
 
-    routes: list[BaseRoute] = [*health.routes]
+    routes: list[BaseRoute] = [*health.routes, *mpesa.routes]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.context = context
     app.state.services = tuple(services)
