@@ -150,7 +150,8 @@ def test_definitions_load_with_the_contracted_keys():
     with dg.instance_for_test():
         keys = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
     entities = ("customers", "products", "prices", "subscriptions", "invoices")
-    assert keys == {f"stripe/{entity}" for entity in entities}
-    assert [job.name for job in defs.jobs] == ["stripe_sync"]
+    mpesa = {"mpesa/credentials", "mpesa/bars"}
+    assert keys == {f"stripe/{entity}" for entity in entities} | mpesa
+    assert [job.name for job in defs.jobs] == ["stripe_sync", "mpesa_repair_job"]
     assert {s.name for s in defs.schedules} == {"stripe_full_sync_schedule"}
-    assert {s.name for s in defs.sensors} == {"workspace_partitions_sensor"}
+    assert {s.name for s in defs.sensors} == {"workspace_partitions_sensor", "mpesa_drift_sensor"}
