@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint format bench dagster-ui clean
+.PHONY: install demo test lint format bench bench-mpesa dagster-ui clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ bench: $(STAMP)
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,bench]'
 	$(BIN)/python benchmarks/stripe_full_sync.py
 	$(BIN)/python benchmarks/webhook_ingest.py
+
+bench-mpesa: $(STAMP)
+	$(BIN)/python benchmarks/mpesa_drift.py
 
 dagster-ui: $(STAMP)
 	DAGSTER_HOME=$(CURDIR)/.paysync/dagster $(BIN)/dagster dev -m paysync_dagster.definitions

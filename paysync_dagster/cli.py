@@ -43,12 +43,13 @@ def _clear_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from paysync_dagster.mpesa.errors import MpesaError
         from paysync_dagster.store.vault import VaultError
         from paysync_dagster.store.workspaces import WorkspaceError
 
         try:
             return fn(*args, **kwargs)
-        except (WorkspaceError, VaultError) as error:
+        except (WorkspaceError, VaultError, MpesaError) as error:
             raise click.ClickException(str(error)) from None
 
     return wrapper
@@ -241,10 +242,11 @@ def keys() -> None:
 @_clear_errors
 def keys_rotate(obj: _Context) -> None:
     """Re-encrypt every stored secret under the primary key of PAYSYNC_ENCRYPTION_KEYS."""
+    from paysync_dagster.mpesa import credentials
     from paysync_dagster.store.workspaces import rotate_keys
 
     vault = obj.vault()
-    rotated = rotate_keys(obj.engine(), vault)
+    rotated = rotate_keys(obj.engine(), vault, also=[credentials.rotate])
     console.print(f"{rotated} secret(s) re-encrypted under key {vault.primary_key_id!r}")
 
 
@@ -498,3 +500,168 @@ def webhooks_replay(obj: _Context, process: bool, **options: Any) -> None:
             f"{result.applied} applied, {result.ignored} ignored, {result.retried} to retry,"
             f" {result.dead} dead-lettered"
         )
+
+
+# --- M-Pesa status consistency -------------------------------------------------------------
+
+
+@main.group()
+def bars() -> None:
+    """Bars: the tenants that take M-Pesa payments."""
+
+
+@bars.command("add")
+@click.argument("name")
+@click.pass_obj
+@_clear_errors
+def bars_add(obj: _Context, name: str) -> None:
+    """Create a bar (M-Pesa disabled until its settings are saved) and print its id."""
+    from paysync_dagster.mpesa.bars import add_bar
+
+    console.print(f"bar {add_bar(obj.engine(), name)} created: {name!r}")
+
+
+@bars.command("list")
+@click.pass_obj
+def bars_list(obj: _Context) -> None:
+    """List bars with their two M-Pesa flags; secrets are never shown."""
+    from paysync_dagster.mpesa.bars import list_bars
+
+    table = Table("bar", "name", "mpesa_enabled", "credentials", "is_active")
+    for bar in list_bars(obj.engine()):
+        table.add_row(
+            str(bar.bar_id),
+            bar.name,
+            _yes_no(bar.mpesa_enabled),
+            "stored" if bar.has_credentials else "-",
+            _yes_no(bar.credentials_active) if bar.has_credentials else "-",
+        )
+    console.print(table)
+
+
+def _yes_no(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+@main.group()
+def mpesa() -> None:
+    """M-Pesa status consistency: audit and repair drift, settings API tokens."""
+
+
+@mpesa.command("audit")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+@click.pass_obj
+def mpesa_audit(obj: _Context, limit: int) -> None:
+    """Report bars whose mpesa_enabled differs from their credentials' is_active.
+
+    Exits 1 when any bar is inconsistent or waits for manual repair.
+    """
+    from paysync_dagster.mpesa.audit import audit
+
+    report = audit(obj.engine(), limit=limit)
+    console.print(
+        f"{report.bars} bar(s), {report.bars_with_credentials} with credentials,"
+        f" {report.drift.count} inconsistent, {report.unresolved.bars} waiting for manual repair"
+    )
+    if report.inconsistent:
+        table = Table("bar", "mpesa_enabled", "must be", "problem")
+        for bar in report.inconsistent:
+            table.add_row(
+                str(bar.bar_id),
+                _yes_no(bar.mpesa_enabled),
+                _yes_no(bar.expected_enabled),
+                bar.kind,
+            )
+        console.print(table)
+        if report.drift.count > len(report.inconsistent):
+            console.print(f"(first {len(report.inconsistent)} shown; use --limit for more)")
+    if report.unresolved.records:
+        table = Table("bar", "attempts", "error")
+        for failure in report.unresolved.records:
+            table.add_row(str(failure.bar_id), str(failure.attempts), failure.error)
+        console.print(table)
+    sys.exit(1 if report.drift.count or report.unresolved.bars else 0)
+
+
+@mpesa.command("repair")
+@click.option("--dry-run", is_flag=True, help="Only show what would change.")
+@click.option("--chunk-size", type=click.IntRange(1, 50_000), default=1000, show_default=True)
+@click.pass_obj
+def mpesa_repair(obj: _Context, dry_run: bool, chunk_size: int) -> None:
+    """Set each inconsistent bar's mpesa_enabled from its credentials' is_active.
+
+    Bars without credentials get mpesa_enabled = false. Bars that still fail after three
+    retries are recorded for manual intervention (see `paysync mpesa audit`); exits 1 then.
+    """
+    from rich.progress import Progress
+
+    from paysync_dagster.mpesa.audit import audit
+    from paysync_dagster.mpesa.repair import repair_drift
+
+    engine = obj.engine()
+    if dry_run:
+        report = audit(engine, limit=50)
+        console.print(f"dry run: {report.drift.count} bar(s) would be repaired")
+        for bar in report.inconsistent:
+            console.print(
+                f"  bar {bar.bar_id}: mpesa_enabled {_yes_no(bar.mpesa_enabled)} ->"
+                f" {_yes_no(bar.expected_enabled)} ({bar.kind})"
+            )
+        return
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("repairing", total=None)
+        result = repair_drift(
+            engine,
+            chunk_size=chunk_size,
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    console.print(
+        f"{result.repaired} of {result.drifted} inconsistent bar(s) repaired,"
+        f" {len(result.failed)} failed, in {result.seconds:.2f}s"
+    )
+    for failure in result.failed:
+        console.print(f"  bar {failure.bar_id}: {failure.error}")
+    sys.exit(1 if result.failed else 0)
+
+
+@mpesa.group("token")
+def mpesa_token() -> None:
+    """Bearer tokens for POST /api/mpesa-settings (stored only as SHA-256 hashes)."""
+
+
+@mpesa_token.command("create")
+@click.argument("name")
+@click.pass_obj
+@_clear_errors
+def mpesa_token_create(obj: _Context, name: str) -> None:
+    """Create a token called NAME and print it once; it cannot be shown again."""
+    from paysync_dagster.mpesa.tokens import create_token
+
+    token = create_token(obj.engine(), name)
+    click.echo(token)
+    click.echo(f"token {name!r} created; store it now, it is not shown again", err=True)
+
+
+@mpesa_token.command("revoke")
+@click.argument("name")
+@click.pass_obj
+@_clear_errors
+def mpesa_token_revoke(obj: _Context, name: str) -> None:
+    """Revoke the token called NAME: requests using it get 401 from now on."""
+    from paysync_dagster.mpesa.tokens import revoke_token
+
+    revoke_token(obj.engine(), name)
+    console.print(f"token {name!r} revoked")
+
+
+@mpesa_token.command("list")
+@click.pass_obj
+def mpesa_token_list(obj: _Context) -> None:
+    """List token names and dates; tokens themselves are never stored."""
+    from paysync_dagster.mpesa.tokens import list_tokens
+
+    table = Table("name", "created", "revoked")
+    for token in list_tokens(obj.engine()):
+        revoked = "-" if token.revoked_at is None else f"{token.revoked_at:%Y-%m-%d %H:%M}"
+        table.add_row(token.name, f"{token.created_at:%Y-%m-%d %H:%M}", revoked)
+    console.print(table)

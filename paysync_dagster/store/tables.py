@@ -233,3 +233,65 @@ workspace_payment_configurations.append_column(
     sa.Column("webhook_refetch", sa.Boolean, nullable=False, server_default=sa.false())
 )
 workspace_payment_configurations.append_column(sa.Column("webhook_events_cursor", Timestamp))
+
+# M-Pesa (tenant = bar). `mpesa_credentials.is_active` is the source of truth for whether a bar
+# takes M-Pesa; `bars.mpesa_enabled` is what the customer app reads and must follow it. A bar
+# without a credentials row counts as inactive, so its `mpesa_enabled` must be false.
+bars = sa.Table(
+    "bars",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("mpesa_enabled", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+)
+
+mpesa_credentials = sa.Table(
+    "mpesa_credentials",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column(
+        "bar_id",
+        BigId,
+        sa.ForeignKey("bars.id", name="fk_mpesa_credentials_bar_id_bars", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("environment", sa.String(16), nullable=False),
+    sa.Column("business_shortcode", sa.String(7), nullable=False),
+    sa.Column("consumer_key_ciphertext", sa.Text, nullable=False),
+    sa.Column("consumer_secret_ciphertext", sa.Text, nullable=False),
+    sa.Column("passkey_ciphertext", sa.Text, nullable=False),
+    sa.Column("is_active", sa.Boolean, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.UniqueConstraint("bar_id"),
+    # Covers the drift query's join: looking up a bar's `is_active` never reads the table.
+    sa.Index(None, "bar_id", "is_active"),
+)
+
+mpesa_api_tokens = sa.Table(
+    "mpesa_api_tokens",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("token_sha256", sa.String(64), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("revoked_at", Timestamp),
+    sa.UniqueConstraint("name"),
+    sa.UniqueConstraint("token_sha256"),
+)
+
+mpesa_repair_failures = sa.Table(
+    "mpesa_repair_failures",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("bar_id", BigId, nullable=False),
+    sa.Column("expected_enabled", sa.Boolean, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("error", sa.Text, nullable=False),
+    sa.Column("run_id", sa.String(64)),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("resolved_at", Timestamp),
+    sa.Index(None, "resolved_at", "bar_id"),
+)

@@ -7,6 +7,7 @@ only ever leave this module decrypted inside a `WorkspaceCredentials`, whose rep
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
@@ -232,13 +233,20 @@ def remove_workspace(engine: sa.Engine, workspace_id: str, *, purge_data: bool =
     return removed
 
 
-def rotate_keys(engine: sa.Engine, vault: Vault) -> int:
+def rotate_keys(
+    engine: sa.Engine,
+    vault: Vault,
+    also: Sequence[Callable[[sa.Connection, Vault], int]] = (),
+) -> int:
     """Re-encrypt every stored secret not under the vault's primary key; returns how many.
 
+    `also` rotates other secret stores (e.g. M-Pesa credentials) on the same connection.
     Runs in one transaction, so a failure part-way leaves every secret under its old key.
     """
     rotated = 0
     with engine.begin() as connection:
+        for rotate in also:
+            rotated += rotate(connection, vault)
         for row in connection.execute(sa.select(_table)).all():
             changes = {}
             for column in (

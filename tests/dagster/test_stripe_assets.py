@@ -154,6 +154,10 @@ def test_definitions_load_with_the_contracted_keys():
     assert {key for key in keys if key.startswith("stripe/")} == {
         f"stripe/{entity}" for entity in entities
     }
-    assert "stripe_sync" in [job.name for job in defs.jobs]
+    assert {"mpesa/credentials", "mpesa/bars", "webhooks/inbox"} <= keys
+    jobs = {job.name for job in defs.jobs}
+    assert {"stripe_sync", "mpesa_repair_job", "replay_webhooks"} <= jobs
     assert "stripe_full_sync_schedule" in {s.name for s in defs.schedules}
-    assert "workspace_partitions_sensor" in {s.name for s in defs.sensors}
+    assert {"workspace_partitions_sensor", "mpesa_drift_sensor", "webhook_backlog_sensor"} <= {
+        s.name for s in defs.sensors
+    }

@@ -1,0 +1,94 @@
+"""One migrated database per backend and test module, shared by the property tests.
+
+Hypothesis runs hundreds of examples per property; each example empties the M-Pesa tables
+(`helpers.reset`) instead of creating a schema, which keeps both backends fast.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from paysync_dagster.mpesa.tokens import create_token
+from paysync_dagster.server import ServerContext, build_app
+from paysync_dagster.serving import server_in_thread, uvicorn_server
+from paysync_dagster.settings import Settings
+from paysync_dagster.store.database import create_engine, upgrade
+from paysync_dagster.store.vault import KeyRing, Vault
+from tests.conftest import BACKENDS, POSTGRES_URL, _postgres_schema_url
+from tests.mpesa.helpers import install_fault_trigger
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def shared_database(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[str]:
+    """A migrated database URL for the whole module, with the fault trigger installed."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('mpesa') / 'paysync.db'}"
+        admin = None
+    else:
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        admin = create_engine(POSTGRES_URL)
+        with admin.begin() as connection:
+            connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        url = _postgres_schema_url(schema)
+    engine = create_engine(url)
+    upgrade(engine)
+    install_fault_trigger(engine)
+    engine.dispose()
+    try:
+        yield url
+    finally:
+        if admin is not None:
+            with admin.begin() as connection:
+                connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def shared_engine(shared_database: str) -> Iterator[sa.Engine]:
+    engine = create_engine(shared_database)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def shared_vault() -> Vault:
+    return Vault(KeyRing.generate("test1"))
+
+
+@dataclass(frozen=True)
+class Api:
+    """A running `paysync serve` app and an authorized client for it."""
+
+    client: httpx.Client
+    token: str
+
+    def save(self, body: object) -> httpx.Response:
+        return self.client.post(
+            "/api/mpesa-settings", json=body, headers={"Authorization": f"Bearer {self.token}"}
+        )
+
+    def payment_methods(self, bar_id: int) -> httpx.Response:
+        return self.client.get(f"/api/bars/{bar_id}/payment-methods")
+
+
+@pytest.fixture(scope="module")
+def shared_api(
+    shared_engine: sa.Engine, shared_vault: Vault, shared_database: str, tmp_path_factory
+) -> Iterator[Api]:
+    """A real uvicorn server over the module's database, and a valid token."""
+    settings = Settings(
+        home=tmp_path_factory.mktemp("home"), database_url=shared_database, production=False
+    )
+    context = ServerContext(settings=settings, engine=shared_engine, vault=shared_vault)
+    token = create_token(shared_engine, f"test-{uuid.uuid4().hex[:8]}")
+    with (
+        server_in_thread(uvicorn_server(build_app(context)), "paysync server") as url,
+        httpx.Client(base_url=url, timeout=30) as client,
+    ):
+        yield Api(client, token)
