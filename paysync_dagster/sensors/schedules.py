@@ -22,6 +22,13 @@ DEFAULT_STRIPE_SYNC_CRON = "0 */6 * * *"
 def stripe_full_sync_schedule(
     context: dg.ScheduleEvaluationContext,
 ) -> dg.RunRequest | dg.SkipReason:
+    return all_workspaces_run(context, trigger="schedule")
+
+
+def all_workspaces_run(
+    context: dg.ScheduleEvaluationContext, *, trigger: str
+) -> dg.RunRequest | dg.SkipReason:
+    """One batched run over every configured workspace, tagged with what triggered it."""
     workspaces = context.instance.get_dynamic_partitions(WORKSPACE_PARTITIONS_NAME)
     if not workspaces:
         return dg.SkipReason("no workspaces are configured yet")
@@ -29,6 +36,6 @@ def stripe_full_sync_schedule(
         run_key=None,
         tags={
             **partition_range_tags(workspaces[0], workspaces[-1]),
-            "paysync/trigger": "schedule",
+            "paysync/trigger": trigger,
         },
     )

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from paysync_dagster.assets.partitions import WORKSPACE_PARTITIONS_NAME, partition_range_tags
 from paysync_dagster.assets.webhooks import webhook_backlog_job, webhook_gap_fill_job
 from paysync_dagster.resources.database import DatabaseResource
+from paysync_dagster.sensors.schedules import all_workspaces_run
 from paysync_dagster.store.upsert import as_utc
 from paysync_dagster.webhooks.inbox import backlog
 
@@ -66,13 +66,4 @@ DEFAULT_GAP_FILL_CRON = "*/30 * * * *"
 def webhook_gap_fill_schedule(
     context: dg.ScheduleEvaluationContext,
 ) -> dg.RunRequest | dg.SkipReason:
-    workspaces = context.instance.get_dynamic_partitions(WORKSPACE_PARTITIONS_NAME)
-    if not workspaces:
-        return dg.SkipReason("no workspaces are configured yet")
-    return dg.RunRequest(
-        run_key=None,
-        tags={
-            **partition_range_tags(workspaces[0], workspaces[-1]),
-            "paysync/trigger": "webhook_gap_fill",
-        },
-    )
+    return all_workspaces_run(context, trigger="webhook_gap_fill")
