@@ -227,20 +227,36 @@ def dlt_rest_api(spec: Spec) -> tuple[int, float]:
     return rows, seconds
 
 
-def dagster_backfill(spec: Spec) -> tuple[int, float]:
-    """One Dagster run of every Stripe asset over all of the spec's workspace partitions.
-
-    `materialize` raises if any step fails, so a returned run succeeded.
-    """
+def _timed_batched_run(spec: Spec, assets: list[Any], resources: dict[str, Any]) -> float:
+    """Seconds for one Dagster run of `assets` over all of the spec's workspace partitions,
+    on a fresh instance. `materialize` raises if any step fails, so a returned run succeeded."""
     import dagster as dg
 
     from paysync_dagster.assets.partitions import WORKSPACE_PARTITIONS_NAME, partition_range_tags
+
+    workspace_ids: list[str] = spec["workspace_ids"]
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(WORKSPACE_PARTITIONS_NAME, workspace_ids)
+        _, seconds = timed(
+            spec,
+            lambda: dg.materialize(
+                assets,
+                instance=instance,
+                resources=resources,
+                tags=partition_range_tags(workspace_ids[0], workspace_ids[-1]),
+                run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+            ),
+        )
+    return seconds
+
+
+def dagster_backfill(spec: Spec) -> tuple[int, float]:
+    """One Dagster run of every Stripe asset over all of the spec's workspace partitions."""
     from paysync_dagster.assets.stripe import stripe_assets
     from paysync_dagster.resources.database import DatabaseResource
     from paysync_dagster.resources.stripe import StripeSyncResource
     from paysync_dagster.resources.vault import VaultResource
 
-    workspace_ids: list[str] = spec["workspace_ids"]
     resources = {
         "database": DatabaseResource(url=spec["database_url"]),
         "vault": VaultResource(),
@@ -248,18 +264,7 @@ def dagster_backfill(spec: Spec) -> tuple[int, float]:
             max_concurrent_workspaces=spec["max_concurrent_workspaces"]
         ),
     }
-    with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions(WORKSPACE_PARTITIONS_NAME, workspace_ids)
-        _, seconds = timed(
-            spec,
-            lambda: dg.materialize(
-                stripe_assets,
-                instance=instance,
-                resources=resources,
-                tags=partition_range_tags(workspace_ids[0], workspace_ids[-1]),
-                run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-            ),
-        )
+    seconds = _timed_batched_run(spec, stripe_assets, resources)
     return _canonical_rows(spec["database_url"], spec["entities"]), seconds
 
 
@@ -272,8 +277,6 @@ def dagster_floor(spec: Spec) -> tuple[int, float]:
     import dagster as dg
 
     from paysync_dagster.assets.partitions import (
-        WORKSPACE_PARTITIONS_NAME,
-        partition_range_tags,
         workspace_partitions,
     )
     from paysync_dagster.assets.stripe import STRIPE_LINEAGE
@@ -296,22 +299,10 @@ def dagster_floor(spec: Spec) -> tuple[int, float]:
 
         return no_op
 
-    workspace_ids: list[str] = spec["workspace_ids"]
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=dg.BetaWarning)
         assets = [no_op_asset(entity) for entity in STRIPE_LINEAGE]
-    with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions(WORKSPACE_PARTITIONS_NAME, workspace_ids)
-        _, seconds = timed(
-            spec,
-            lambda: dg.materialize(
-                assets,
-                instance=instance,
-                tags=partition_range_tags(workspace_ids[0], workspace_ids[-1]),
-                run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-            ),
-        )
-    return 0, seconds
+    return 0, _timed_batched_run(spec, assets, {})
 
 
 CONTENDERS: dict[str, Callable[[Spec], tuple[int, float]]] = {
