@@ -29,6 +29,7 @@ from paysync_dagster.store.upsert import (
     touch_rows,
     upsert_rows,
 )
+from paysync_dagster.sync.garbage_collection import relaxed_garbage_collection
 from paysync_dagster.sync.prefetch import prefetch
 
 DEFAULT_BATCH_SIZE = 500
@@ -163,6 +164,7 @@ def _write_batch(
     return progress
 
 
+@relaxed_garbage_collection()
 def sync_entity(
     engine: sa.Engine,
     source: PageSource,
