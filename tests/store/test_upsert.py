@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from paysync_dagster.store.database import SerializedJson
 from paysync_dagster.store.tables import customers
-from paysync_dagster.store.upsert import mark_unlisted_as_deleted, upsert_rows
+from paysync_dagster.store.upsert import as_utc, mark_unlisted_as_deleted, upsert_rows
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -67,6 +67,36 @@ def test_insert_then_rerun_is_unchanged(engine):
     assert (first.inserted, first.updated, first.unchanged) == (3, 0, 0)
     assert (second.inserted, second.updated, second.unchanged) == (0, 0, 3)
     assert len(_emails(engine)) == 3
+
+
+def test_write_time_stamps_written_rows_and_touches_the_rest(engine):
+    """Every row of a batch carries the batch's write time in `synced_at`; `first_synced_at`
+    keeps the time a row was first inserted, whether the row was rewritten or only touched."""
+    t1, t2, t3 = (datetime(2026, 3, 1, tzinfo=UTC) + timedelta(minutes=m) for m in (0, 1, 2))
+    _upsert(
+        engine,
+        [_row("cus_a", "a@example.com", T0), _row("cus_b", "b@example.com", T0)],
+        synced_at=t1,
+    )
+    _upsert(
+        engine,
+        [
+            _row("cus_a", "a@example.com", T0),
+            _row("cus_b", "new@example.com", T0 + timedelta(seconds=1)),
+        ],
+        synced_at=t2,
+    )
+    _upsert(engine, [_row("cus_c", "c@example.com", T0)], synced_at=t3)
+    with engine.connect() as connection:
+        stamps = {
+            row.external_id: (as_utc(row.synced_at), as_utc(row.first_synced_at))
+            for row in connection.execute(
+                sa.select(
+                    customers.c.external_id, customers.c.synced_at, customers.c.first_synced_at
+                )
+            )
+        }
+    assert stamps == {"cus_a": (t2, t1), "cus_b": (t2, t1), "cus_c": (t3, t3)}
 
 
 def test_newer_data_updates_and_raw_json_round_trips(engine):
