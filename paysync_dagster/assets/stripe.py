@@ -9,6 +9,7 @@ import threading
 import time
 import warnings
 from collections import Counter
+from collections.abc import Iterator
 
 import dagster as dg
 
@@ -130,7 +131,7 @@ def build_stripe_asset(entity_type: str) -> dg.AssetsDefinition:
         database: DatabaseResource,
         vault: VaultResource,
         stripe_sync: StripeSyncResource,
-    ) -> dg.MaterializeResult:
+    ) -> Iterator[dg.AssetMaterialization | dg.MaterializeResult]:
         workspace_ids = list(context.partition_keys)
         engine = database.get_engine()
         context.log.info(f"syncing Stripe {entity_type} for {len(workspace_ids)} workspace(s)")
@@ -145,21 +146,29 @@ def build_stripe_asset(entity_type: str) -> dg.AssetsDefinition:
             on_progress=_RunProgressLog(context.log, entity_type, len(workspace_ids)),
         )
         results = {ws: r for ws, r in outcomes.items() if isinstance(r, EntitySyncResult)}
-        for workspace_id, result in results.items():
-            context.add_asset_metadata(_result_metadata(result), partition_key=workspace_id)
         context.log.info(_summary(entity_type, results, time.monotonic() - started))
         failures = {ws: e for ws, e in outcomes.items() if not isinstance(e, EntitySyncResult)}
         if failures:
+            # A failed step marks every workspace of the run failed, yet the ones that synced
+            # committed their data: record them as materialized first, so that only the failed
+            # workspaces show as failed (and a backfill's retry re-runs only those).
+            for workspace_id, result in results.items():
+                yield dg.AssetMaterialization(
+                    asset_key=key, partition=workspace_id, metadata=_result_metadata(result)
+                )
             raise dg.Failure(
                 description=(
                     f"Stripe {entity_type} sync failed for {len(failures)} of"
-                    f" {len(workspace_ids)} workspace(s); the others completed and kept their data"
+                    f" {len(workspace_ids)} workspace(s); the others completed, kept their data"
+                    " and are recorded as materialized"
                 ),
                 metadata={ws: describe_error(error) for ws, error in sorted(failures.items())},
             )
+        for workspace_id, result in results.items():
+            context.add_asset_metadata(_result_metadata(result), partition_key=workspace_id)
         with engine.connect() as connection:
             check_results = stripe_checks.evaluate(connection, entity_type, PROVIDER, results)
-        return dg.MaterializeResult(check_results=check_results)
+        yield dg.MaterializeResult(check_results=check_results)
 
     return stripe_entity
 

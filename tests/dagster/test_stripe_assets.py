@@ -15,7 +15,8 @@ from paysync_dagster.sandbox.stripe import StripeDataset
 from paysync_dagster.sensors.schedules import stripe_full_sync_schedule
 from paysync_dagster.sensors.workspaces import workspace_partitions_sensor
 from paysync_dagster.store.tables import CANONICAL_TABLES, payment_sync_sessions
-from paysync_dagster.store.workspaces import remove_workspace
+from paysync_dagster.store.workspaces import add_workspace, remove_workspace
+from tests.conftest import fake_api_key
 
 SIZES = {"alpha": 30, "beta": 80, "gamma": 45}
 
@@ -77,6 +78,37 @@ def test_one_run_syncs_many_workspaces_with_metadata_and_checks(
         ws: StripeDataset(customers=n, seed=seed).count("invoices")
         for seed, (ws, n) in enumerate(SIZES.items())
     }
+
+
+def test_a_failing_workspace_leaves_the_others_materialized(
+    database_url, engine, vault, stripe_workspace, stripe_sandbox
+):
+    """One workspace with a refused key fails the run, but the workspace that synced is
+    recorded as materialized with its own figures; only the failed one is not."""
+    stripe_workspace("alpha", customers=10, seed=0)
+    url, _settings = stripe_sandbox(customers=5, seed=1)
+    add_workspace(
+        engine, vault, workspace_id="beta", provider="stripe", api_key=fake_api_key(),
+        api_base=url, rate_limit_per_second=1000,
+    )  # fmt: skip
+    customers = next(a for a in stripe_assets if a.key.path[-1] == "customers")
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(WORKSPACE_PARTITIONS_NAME, ["alpha", "beta"])
+        result = dg.materialize(
+            [customers],
+            instance=instance,
+            resources=_resources(database_url, vault),
+            tags=partition_range_tags("alpha", "beta"),
+            raise_on_error=False,
+        )
+        assert not result.success
+        assert instance.get_materialized_partitions(customers.key) == {"alpha"}
+    events = result.asset_materializations_for_node("stripe__customers")
+    assert [(event.partition, event.metadata["inserted"].value) for event in events] == [
+        ("alpha", StripeDataset(customers=10, seed=0).count("customers"))
+    ]
+    [failure] = result.get_step_failure_events()
+    assert set(failure.step_failure_data.user_failure_data.metadata) == {"beta"}
 
 
 def test_reference_check_fails_and_blocks_downstream(database_url, engine, vault, stripe_workspace):
