@@ -232,7 +232,10 @@ def _timed_batched_run(spec: Spec, assets: list[Any], resources: dict[str, Any])
     on a fresh instance. `materialize` raises if any step fails, so a returned run succeeded."""
     import dagster as dg
 
-    from paysync_dagster.assets.partitions import WORKSPACE_PARTITIONS_NAME, partition_range_tags
+    from paysync_dagster.defs.workspaces.partitions import (
+        WORKSPACE_PARTITIONS_NAME,
+        partition_range_tags,
+    )
 
     workspace_ids: list[str] = spec["workspace_ids"]
     with dg.instance_for_test() as instance:
@@ -252,10 +255,8 @@ def _timed_batched_run(spec: Spec, assets: list[Any], resources: dict[str, Any])
 
 def dagster_backfill(spec: Spec) -> tuple[int, float]:
     """One Dagster run of every Stripe asset over all of the spec's workspace partitions."""
-    from paysync_dagster.assets.stripe import stripe_assets
-    from paysync_dagster.resources.database import DatabaseResource
-    from paysync_dagster.resources.stripe import StripeSyncResource
-    from paysync_dagster.resources.vault import VaultResource
+    from paysync_dagster.defs.resources import DatabaseResource, StripeSyncResource, VaultResource
+    from paysync_dagster.defs.stripe.assets import stripe_assets
 
     resources = {
         "database": DatabaseResource(url=spec["database_url"]),
@@ -276,10 +277,10 @@ def dagster_floor(spec: Spec) -> tuple[int, float]:
 
     import dagster as dg
 
-    from paysync_dagster.assets.partitions import (
+    from paysync_dagster.defs.stripe.assets import STRIPE_LINEAGE
+    from paysync_dagster.defs.workspaces.partitions import (
         workspace_partitions,
     )
-    from paysync_dagster.assets.stripe import STRIPE_LINEAGE
 
     metadata = {f"figure_{index}": index for index in range(14)}
 

@@ -44,7 +44,7 @@ from _harness import (
     worker_environment,
 )
 
-from paysync_dagster.assets.stripe import STRIPE_LINEAGE
+from paysync_dagster.defs.stripe.assets import STRIPE_LINEAGE
 from paysync_dagster.providers.stripe.client import LIST_FILTERS, PAGE_SIZE
 from paysync_dagster.store.vault import KeyRing
 from paysync_dagster.sync.stripe_sync import StripeSyncOptions

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from paysync_dagster.assets.partitions import WORKSPACE_PARTITIONS_NAME
+from paysync_dagster.defs.workspaces.partitions import WORKSPACE_PARTITIONS_NAME
 
 
 def dagster_home(home: Path) -> Path:

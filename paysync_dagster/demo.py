@@ -21,12 +21,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from paysync_dagster.assets.partitions import partition_range_tags
-from paysync_dagster.assets.stripe import STRIPE_LINEAGE, stripe_assets
 from paysync_dagster.dagster_instance import add_workspace_partitions, dagster_home, instance
-from paysync_dagster.resources.database import DatabaseResource
-from paysync_dagster.resources.stripe import StripeSyncResource
-from paysync_dagster.resources.vault import VaultResource
+from paysync_dagster.defs.resources import DatabaseResource, StripeSyncResource, VaultResource
+from paysync_dagster.defs.stripe.assets import STRIPE_LINEAGE, stripe_assets
+from paysync_dagster.defs.workspaces.partitions import partition_range_tags
 from paysync_dagster.sandbox.stripe import StripeDataset, StripeSandboxSettings, running_sandbox
 from paysync_dagster.settings import Settings
 from paysync_dagster.store.database import create_engine, upgrade

@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from paysync_dagster.assets.partitions import WORKSPACE_PARTITIONS_NAME
 from paysync_dagster.cli import main
+from paysync_dagster.defs.workspaces.partitions import WORKSPACE_PARTITIONS_NAME
 from paysync_dagster.store.tables import workspace_payment_configurations
 from paysync_dagster.store.vault import KeyRing, Vault
 from paysync_dagster.store.workspaces import load_credentials

@@ -11,11 +11,9 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from paysync_dagster.assets.partitions import WORKSPACE_PARTITIONS_NAME
-from paysync_dagster.assets.stripe import stripe_assets
-from paysync_dagster.resources.database import DatabaseResource
-from paysync_dagster.resources.stripe import StripeSyncResource
-from paysync_dagster.resources.vault import VaultResource
+from paysync_dagster.defs.resources import DatabaseResource, StripeSyncResource, VaultResource
+from paysync_dagster.defs.stripe.assets import stripe_assets
+from paysync_dagster.defs.workspaces.partitions import WORKSPACE_PARTITIONS_NAME
 from paysync_dagster.store.database import create_engine
 from tests.conftest import POSTGRES_URL
 

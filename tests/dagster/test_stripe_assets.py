@@ -5,15 +5,16 @@ from __future__ import annotations
 import dagster as dg
 import sqlalchemy as sa
 
-from paysync_dagster.assets.partitions import WORKSPACE_PARTITIONS_NAME, partition_range_tags
-from paysync_dagster.assets.stripe import stripe_assets
 from paysync_dagster.definitions import defs
-from paysync_dagster.resources.database import DatabaseResource
-from paysync_dagster.resources.stripe import StripeSyncResource
-from paysync_dagster.resources.vault import VaultResource
+from paysync_dagster.defs.resources import DatabaseResource, StripeSyncResource, VaultResource
+from paysync_dagster.defs.stripe.assets import stripe_assets
+from paysync_dagster.defs.stripe.schedules import stripe_full_sync_schedule
+from paysync_dagster.defs.workspaces.partitions import (
+    WORKSPACE_PARTITIONS_NAME,
+    partition_range_tags,
+)
+from paysync_dagster.defs.workspaces.sensors import workspace_partitions_sensor
 from paysync_dagster.sandbox.stripe import StripeDataset
-from paysync_dagster.sensors.schedules import stripe_full_sync_schedule
-from paysync_dagster.sensors.workspaces import workspace_partitions_sensor
 from paysync_dagster.store.tables import CANONICAL_TABLES, payment_sync_sessions
 from paysync_dagster.store.workspaces import add_workspace, remove_workspace
 from tests.conftest import fake_api_key
@@ -180,16 +181,19 @@ def test_schedule_requests_one_batched_run_for_all_workspaces():
 def test_definitions_load_with_the_contracted_keys():
     # Dagster resolves definitions against the current instance's state storage.
     with dg.instance_for_test():
-        keys = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
+        code_location = defs()
+        keys = {
+            key.to_user_string() for key in code_location.resolve_asset_graph().get_all_asset_keys()
+        }
     entities = ("customers", "products", "prices", "subscriptions", "invoices")
     # Other domains (webhooks, M-Pesa, ...) add their own keys; the Stripe ones are fixed.
     assert {key for key in keys if key.startswith("stripe/")} == {
         f"stripe/{entity}" for entity in entities
     }
     assert {"mpesa/credentials", "mpesa/bars", "webhooks/inbox"} <= keys
-    jobs = {job.name for job in defs.jobs}
+    jobs = {job.name for job in code_location.jobs}
     assert {"stripe_sync", "mpesa_repair_job", "replay_webhooks"} <= jobs
-    assert "stripe_full_sync_schedule" in {s.name for s in defs.schedules}
+    assert "stripe_full_sync_schedule" in {s.name for s in code_location.schedules}
     assert {"workspace_partitions_sensor", "mpesa_drift_sensor", "webhook_backlog_sensor"} <= {
-        s.name for s in defs.sensors
+        s.name for s in code_location.sensors
     }

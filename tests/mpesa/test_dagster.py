@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dagster as dg
 
-from paysync_dagster.assets.mpesa import mpesa_assets, mpesa_checks
 from paysync_dagster.definitions import defs
-from paysync_dagster.resources.database import DatabaseResource
-from paysync_dagster.sensors.mpesa import mpesa_drift_sensor
+from paysync_dagster.defs.mpesa.assets import mpesa_bars, mpesa_credentials
+from paysync_dagster.defs.mpesa.checks import mpesa_flags_consistent, mpesa_repairs_resolved
+from paysync_dagster.defs.mpesa.sensors import mpesa_drift_sensor
+from paysync_dagster.defs.resources import DatabaseResource
 from tests.mpesa.helpers import flags, insert_bars, install_fault_trigger, set_faults
 
 # A fast backoff so the test spends no real time waiting between retries.
@@ -20,7 +21,7 @@ def _checks(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluat
 
 def _materialize(database_url: str, instance: dg.DagsterInstance, **kwargs):
     return dg.materialize(
-        [*mpesa_assets, *mpesa_checks],
+        [mpesa_credentials, mpesa_bars, mpesa_flags_consistent, mpesa_repairs_resolved],
         instance=instance,
         resources={"database": DatabaseResource(url=database_url)},
         **kwargs,
@@ -84,13 +85,17 @@ def test_sensor_requests_a_repair_only_when_there_is_drift(database_url, engine,
 
 
 def test_code_location_has_the_mpesa_assets_job_and_sensor():
-    repository = defs.get_repository_def()
-    assert {("mpesa", "bars"), ("mpesa", "credentials")} <= {
-        tuple(key.path) for key in repository.asset_graph.get_all_asset_keys()
-    }
-    job = defs.resolve_job_def("mpesa_repair_job")
-    assert {c.name for c in job.asset_layer.asset_graph.asset_check_keys} >= {
-        "mpesa_flags_consistent",
-        "mpesa_repairs_resolved",
-    }
-    assert defs.resolve_sensor_def("mpesa_drift_sensor").job_name == "mpesa_repair_job"
+    # Dagster resolves definitions against the current instance's state storage.
+    with dg.instance_for_test():
+        code_location = defs()
+        repository = code_location.get_repository_def()
+        assert {("mpesa", "bars"), ("mpesa", "credentials")} <= {
+            tuple(key.path) for key in repository.asset_graph.get_all_asset_keys()
+        }
+        job = code_location.resolve_job_def("mpesa_repair_job")
+        assert {c.name for c in job.asset_layer.asset_graph.asset_check_keys} >= {
+            "mpesa_flags_consistent",
+            "mpesa_repairs_resolved",
+        }
+        sensor = code_location.resolve_sensor_def("mpesa_drift_sensor")
+        assert sensor.job_name == "mpesa_repair_job"

@@ -11,18 +11,17 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from paysync_dagster.assets.webhooks import (
-    no_dead_letters,
-    no_stale_pending_events,
-    replay_webhooks,
-    webhook_inbox,
-)
 from paysync_dagster.cli import main
+from paysync_dagster.defs.resources import (
+    DatabaseResource,
+    VaultResource,
+    WebhookProcessingResource,
+)
+from paysync_dagster.defs.webhooks.assets import webhook_inbox
+from paysync_dagster.defs.webhooks.checks import no_dead_letters, no_stale_pending_events
+from paysync_dagster.defs.webhooks.jobs import replay_webhooks
+from paysync_dagster.defs.webhooks.sensors import webhook_backlog_sensor
 from paysync_dagster.providers.stripe.client import StripeApi
-from paysync_dagster.resources.database import DatabaseResource
-from paysync_dagster.resources.vault import VaultResource
-from paysync_dagster.resources.webhooks import WebhookProcessingResource
-from paysync_dagster.sensors.webhooks import webhook_backlog_sensor
 from paysync_dagster.store.workspaces import add_workspace, set_webhook_refetch
 from paysync_dagster.webhooks.events import parse_event
 from paysync_dagster.webhooks.inbox import InboxItem, insert_events
@@ -200,10 +199,13 @@ def test_definitions_carry_the_webhook_assets_jobs_and_sensors() -> None:
     from paysync_dagster.definitions import defs
 
     with dg.instance_for_test():
-        keys = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
+        code_location = defs()
+        keys = {
+            key.to_user_string() for key in code_location.resolve_asset_graph().get_all_asset_keys()
+        }
     assert {"webhooks/inbox", "webhooks/stripe_gap_fill"} <= keys
     assert {"webhook_backlog", "webhook_gap_fill", "replay_webhooks"} <= {
-        job.name for job in defs.jobs
+        job.name for job in code_location.jobs
     }
-    assert "webhook_backlog_sensor" in {s.name for s in defs.sensors}
-    assert "webhook_gap_fill_schedule" in {s.name for s in defs.schedules}
+    assert "webhook_backlog_sensor" in {s.name for s in code_location.sensors}
+    assert "webhook_gap_fill_schedule" in {s.name for s in code_location.schedules}

@@ -8,12 +8,10 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 import stripe
 
-from paysync_dagster.assets.partitions import WORKSPACE_PARTITIONS_NAME
-from paysync_dagster.assets.webhooks import stripe_gap_fill
+from paysync_dagster.defs.resources import DatabaseResource, StripeSyncResource, VaultResource
+from paysync_dagster.defs.webhooks.assets import stripe_gap_fill
+from paysync_dagster.defs.workspaces.partitions import WORKSPACE_PARTITIONS_NAME
 from paysync_dagster.providers.stripe.client import StripeApi
-from paysync_dagster.resources.database import DatabaseResource
-from paysync_dagster.resources.stripe import StripeSyncResource
-from paysync_dagster.resources.vault import VaultResource
 from paysync_dagster.webhooks.gapfill import gap_fill, write_cursor
 from paysync_dagster.webhooks.processor import Processor
 from tests.webhooks.helpers import customer_row, inbox_rows

@@ -13,12 +13,10 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from paysync_dagster.assets import stripe_checks
-from paysync_dagster.assets.partitions import workspace_partitions
+from paysync_dagster.defs.resources import DatabaseResource, StripeSyncResource, VaultResource
+from paysync_dagster.defs.stripe import checks as stripe_checks
+from paysync_dagster.defs.workspaces.partitions import workspace_partitions
 from paysync_dagster.redaction import describe_error
-from paysync_dagster.resources.database import DatabaseResource
-from paysync_dagster.resources.stripe import StripeSyncResource
-from paysync_dagster.resources.vault import VaultResource
 from paysync_dagster.sync.full_sync import EntitySyncResult
 from paysync_dagster.sync.stripe_sync import PROVIDER, sync_stripe_entity_for_workspaces
 
@@ -178,10 +176,3 @@ def build_stripe_asset(entity_type: str) -> dg.AssetsDefinition:
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", category=dg.BetaWarning)
     stripe_assets = [build_stripe_asset(entity_type) for entity_type in STRIPE_LINEAGE]
-
-stripe_sync_job = dg.define_asset_job(
-    "stripe_sync",
-    selection=dg.AssetSelection.groups(STRIPE_GROUP),
-    partitions_def=workspace_partitions,
-    description="Full sync of every Stripe entity for the selected workspaces.",
-)

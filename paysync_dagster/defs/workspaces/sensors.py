@@ -2,9 +2,12 @@
 
 import dagster as dg
 
-from paysync_dagster.assets.partitions import WORKSPACE_PARTITIONS_NAME, partition_range_tags
-from paysync_dagster.assets.stripe import stripe_sync_job
-from paysync_dagster.resources.database import DatabaseResource
+from paysync_dagster.defs.resources import DatabaseResource
+from paysync_dagster.defs.stripe.jobs import stripe_sync_job
+from paysync_dagster.defs.workspaces.partitions import (
+    WORKSPACE_PARTITIONS_NAME,
+    partition_range_tags,
+)
 from paysync_dagster.store.workspaces import workspace_ids
 
 

@@ -10,11 +10,9 @@ import time
 import dagster as dg
 from pydantic import Field
 
-from paysync_dagster.mpesa.drift import find_drift
-from paysync_dagster.mpesa.failures import unresolved_failures
+from paysync_dagster.defs.resources import DatabaseResource
 from paysync_dagster.mpesa.repair import repair_drift
 from paysync_dagster.mpesa.retry import RetryPolicy
-from paysync_dagster.resources.database import DatabaseResource
 
 MPESA_GROUP = "mpesa"
 CREDENTIALS_KEY = dg.AssetKey(["mpesa", "credentials"])
@@ -79,47 +77,3 @@ def mpesa_bars(
             "seconds": dg.MetadataValue.float(round(report.seconds, 3)),
         }
     )
-
-
-@dg.asset_check(
-    asset=BARS_KEY,
-    description="Every bar's `mpesa_enabled` equals its credentials' `is_active` (one query).",
-)
-def mpesa_flags_consistent(database: DatabaseResource) -> dg.AssetCheckResult:
-    with database.get_engine().connect() as connection:
-        drift = find_drift(connection)
-    return dg.AssetCheckResult(
-        passed=drift.count == 0,
-        severity=dg.AssetCheckSeverity.ERROR,
-        metadata={
-            "drifted_bars": drift.count,
-            "sample_bar_ids": ", ".join(str(bar_id) for bar_id in drift.sample),
-        },
-    )
-
-
-@dg.asset_check(
-    asset=BARS_KEY,
-    description="No bar is waiting for manual intervention after a failed repair.",
-)
-def mpesa_repairs_resolved(database: DatabaseResource) -> dg.AssetCheckResult:
-    with database.get_engine().connect() as connection:
-        failures = unresolved_failures(connection)
-    return dg.AssetCheckResult(
-        passed=failures.bars == 0,
-        severity=dg.AssetCheckSeverity.ERROR,
-        metadata={
-            "bars_needing_intervention": failures.bars,
-            "sample_bar_ids": ", ".join(str(f.bar_id) for f in failures.records),
-            "latest_error": failures.records[0].error if failures.records else "",
-        },
-    )
-
-
-mpesa_assets = [mpesa_credentials, mpesa_bars]
-mpesa_checks = [mpesa_flags_consistent, mpesa_repairs_resolved]
-mpesa_repair_job = dg.define_asset_job(
-    "mpesa_repair_job",
-    selection=dg.AssetSelection.assets(BARS_KEY),
-    description="Repair M-Pesa drift, then check the flags again.",
-)

@@ -1,14 +1,12 @@
-"""The nets under `paysync serve`: the backlog job when events wait too long, and the
-periodic gap fill of events whose webhooks never arrived."""
+"""The net under `paysync serve`: the backlog job when events wait too long."""
 
 import os
 from datetime import UTC, datetime
 
 import dagster as dg
 
-from paysync_dagster.assets.webhooks import webhook_backlog_job, webhook_gap_fill_job
-from paysync_dagster.resources.database import DatabaseResource
-from paysync_dagster.sensors.schedules import all_workspaces_run
+from paysync_dagster.defs.resources import DatabaseResource
+from paysync_dagster.defs.webhooks.jobs import webhook_backlog_job
 from paysync_dagster.store.upsert import as_utc
 from paysync_dagster.webhooks.inbox import backlog
 
@@ -49,21 +47,3 @@ def webhook_backlog_sensor(
         run_key=f"webhook-backlog:{oldest}:{int(now.timestamp()) // RELAUNCH_SECONDS}",
         tags={"paysync/trigger": "webhook_backlog"},
     )
-
-
-DEFAULT_GAP_FILL_CRON = "*/30 * * * *"
-
-
-@dg.schedule(
-    job=webhook_gap_fill_job,
-    cron_schedule=os.environ.get("PAYSYNC_WEBHOOK_GAP_FILL_CRON", DEFAULT_GAP_FILL_CRON),
-    execution_timezone="UTC",
-    description=(
-        "Gap fill of every workspace's Stripe events in one batched run; the cron is set by"
-        " PAYSYNC_WEBHOOK_GAP_FILL_CRON (default every 30 minutes)."
-    ),
-)
-def webhook_gap_fill_schedule(
-    context: dg.ScheduleEvaluationContext,
-) -> dg.RunRequest | dg.SkipReason:
-    return all_workspaces_run(context, trigger="webhook_gap_fill")

@@ -4,9 +4,9 @@ import os
 
 import dagster as dg
 
-from paysync_dagster.assets.mpesa import mpesa_repair_job
+from paysync_dagster.defs.mpesa.jobs import mpesa_repair_job
+from paysync_dagster.defs.resources import DatabaseResource
 from paysync_dagster.mpesa.drift import find_drift
-from paysync_dagster.resources.database import DatabaseResource
 
 DEFAULT_DRIFT_INTERVAL_SECONDS = 60
 _IN_PROGRESS = [

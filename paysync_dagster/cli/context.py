@@ -1,0 +1,59 @@
+"""What every `paysync` command shares: settings, engine, vault, console, clear errors."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import click
+from rich.console import Console
+
+from paysync_dagster.settings import Settings
+
+# Tables stay readable when output is piped (rich would otherwise assume 80 columns).
+console = Console(width=None if sys.stdout.isatty() else 120)
+
+
+class CliContext:
+    """Lazily opened settings, engine and vault shared by subcommands."""
+
+    def __init__(self) -> None:
+        self.settings = Settings.from_environment()
+        self._engine = None
+
+    def engine(self):
+        from paysync_dagster.store.database import create_engine
+
+        if self._engine is None:
+            self._engine = create_engine(self.settings.database_url)
+        return self._engine
+
+    def vault(self):
+        from paysync_dagster.store.vault import Vault
+
+        return Vault.from_environment(os.environ, home=self.settings.home)
+
+
+def clear_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn paysync's validation errors into a one-line message and exit code 2."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from paysync_dagster.mpesa.errors import MpesaError
+        from paysync_dagster.store.vault import VaultError
+        from paysync_dagster.store.workspaces import WorkspaceError
+
+        try:
+            return fn(*args, **kwargs)
+        except (WorkspaceError, VaultError, MpesaError) as error:
+            raise click.ClickException(str(error)) from None
+
+    return wrapper
+
+
+def yes_no(value: bool) -> str:
+    """`yes` or `no`, for table cells."""
+    return "yes" if value else "no"

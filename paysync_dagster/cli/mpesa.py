@@ -1,0 +1,134 @@
+"""`paysync mpesa`: audit and repair drift, settings API tokens."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from rich.table import Table
+
+from paysync_dagster.cli.context import CliContext, clear_errors, console, yes_no
+
+
+@click.group()
+def mpesa() -> None:
+    """M-Pesa status consistency: audit and repair drift, settings API tokens."""
+
+
+@mpesa.command("audit")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+@click.pass_obj
+def mpesa_audit(obj: CliContext, limit: int) -> None:
+    """Report bars whose mpesa_enabled differs from their credentials' is_active.
+
+    Exits 1 when any bar is inconsistent or waits for manual repair.
+    """
+    from paysync_dagster.mpesa.audit import audit
+
+    report = audit(obj.engine(), limit=limit)
+    console.print(
+        f"{report.bars} bar(s), {report.bars_with_credentials} with credentials,"
+        f" {report.drift.count} inconsistent, {report.unresolved.bars} waiting for manual repair"
+    )
+    if report.inconsistent:
+        table = Table("bar", "mpesa_enabled", "must be", "problem")
+        for bar in report.inconsistent:
+            table.add_row(
+                str(bar.bar_id),
+                yes_no(bar.mpesa_enabled),
+                yes_no(bar.expected_enabled),
+                bar.kind,
+            )
+        console.print(table)
+        if report.drift.count > len(report.inconsistent):
+            console.print(f"(first {len(report.inconsistent)} shown; use --limit for more)")
+    if report.unresolved.records:
+        table = Table("bar", "attempts", "error")
+        for failure in report.unresolved.records:
+            table.add_row(str(failure.bar_id), str(failure.attempts), failure.error)
+        console.print(table)
+    sys.exit(1 if report.drift.count or report.unresolved.bars else 0)
+
+
+@mpesa.command("repair")
+@click.option("--dry-run", is_flag=True, help="Only show what would change.")
+@click.option("--chunk-size", type=click.IntRange(1, 50_000), default=1000, show_default=True)
+@click.pass_obj
+def mpesa_repair(obj: CliContext, dry_run: bool, chunk_size: int) -> None:
+    """Set each inconsistent bar's mpesa_enabled from its credentials' is_active.
+
+    Bars without credentials get mpesa_enabled = false. Bars that still fail after three
+    retries are recorded for manual intervention (see `paysync mpesa audit`); exits 1 then.
+    """
+    from rich.progress import Progress
+
+    from paysync_dagster.mpesa.audit import audit
+    from paysync_dagster.mpesa.repair import repair_drift
+
+    engine = obj.engine()
+    if dry_run:
+        report = audit(engine, limit=50)
+        console.print(f"dry run: {report.drift.count} bar(s) would be repaired")
+        for bar in report.inconsistent:
+            console.print(
+                f"  bar {bar.bar_id}: mpesa_enabled {yes_no(bar.mpesa_enabled)} ->"
+                f" {yes_no(bar.expected_enabled)} ({bar.kind})"
+            )
+        return
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("repairing", total=None)
+        result = repair_drift(
+            engine,
+            chunk_size=chunk_size,
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    console.print(
+        f"{result.repaired} of {result.drifted} inconsistent bar(s) repaired,"
+        f" {len(result.failed)} failed, in {result.seconds:.2f}s"
+    )
+    for failure in result.failed:
+        console.print(f"  bar {failure.bar_id}: {failure.error}")
+    sys.exit(1 if result.failed else 0)
+
+
+@mpesa.group("token")
+def mpesa_token() -> None:
+    """Bearer tokens for POST /api/mpesa-settings (stored only as SHA-256 hashes)."""
+
+
+@mpesa_token.command("create")
+@click.argument("name")
+@click.pass_obj
+@clear_errors
+def mpesa_token_create(obj: CliContext, name: str) -> None:
+    """Create a token called NAME and print it once; it cannot be shown again."""
+    from paysync_dagster.mpesa.tokens import create_token
+
+    token = create_token(obj.engine(), name)
+    click.echo(token)
+    click.echo(f"token {name!r} created; store it now, it is not shown again", err=True)
+
+
+@mpesa_token.command("revoke")
+@click.argument("name")
+@click.pass_obj
+@clear_errors
+def mpesa_token_revoke(obj: CliContext, name: str) -> None:
+    """Revoke the token called NAME: requests using it get 401 from now on."""
+    from paysync_dagster.mpesa.tokens import revoke_token
+
+    revoke_token(obj.engine(), name)
+    console.print(f"token {name!r} revoked")
+
+
+@mpesa_token.command("list")
+@click.pass_obj
+def mpesa_token_list(obj: CliContext) -> None:
+    """List token names and dates; tokens themselves are never stored."""
+    from paysync_dagster.mpesa.tokens import list_tokens
+
+    table = Table("name", "created", "revoked")
+    for token in list_tokens(obj.engine()):
+        revoked = "-" if token.revoked_at is None else f"{token.revoked_at:%Y-%m-%d %H:%M}"
+        table.add_row(token.name, f"{token.created_at:%Y-%m-%d %H:%M}", revoked)
+    console.print(table)

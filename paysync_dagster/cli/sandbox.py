@@ -1,0 +1,55 @@
+"""`paysync sandbox`: local stand-ins for provider APIs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+
+@click.group()
+def sandbox() -> None:
+    """Local stand-ins for provider APIs, for demos, tests and benchmarks."""
+
+
+@sandbox.command("stripe")
+@click.option("--port", type=click.IntRange(0, 65535), default=12111, show_default=True)
+@click.option("--customers", type=click.IntRange(0, 10_000_000), default=1000, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--api-key", default="sk_test_sandbox", show_default=True)
+@click.option("--rate-limit", type=click.FloatRange(min=0, min_open=True), default=None)
+@click.option("--fail-rate", type=click.FloatRange(0, 1), default=0.0, show_default=True)
+@click.option("--latency-ms", type=click.IntRange(0, 60_000), default=0, show_default=True)
+@click.option(
+    "--webhook-url", "webhook_urls", multiple=True, help="Deliver signed events here (repeatable)."
+)
+@click.option(
+    "--webhook-secret",
+    envvar="PAYSYNC_SANDBOX_WEBHOOK_SECRET",
+    default=None,
+    help="Signing secret for deliveries (whsec_…, or PAYSYNC_SANDBOX_WEBHOOK_SECRET).",
+)
+@click.option(
+    "--webhook-duplicate-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Fraction of events delivered twice.",
+)
+@click.option(
+    "--webhook-reorder-window",
+    type=click.IntRange(1, 1000),
+    default=1,
+    show_default=True,
+    help="Deliver events in shuffled groups of up to this many (1: in order).",
+)
+def sandbox_stripe(**options: Any) -> None:
+    """Serve a deterministic Stripe-compatible API on 127.0.0.1.
+
+    With --webhook-url, customer mutations deliver signed webhooks, retried like Stripe's.
+    """
+    from paysync_dagster.sandbox.stripe import StripeSandboxSettings, serve
+
+    port = options.pop("port")
+    options["webhook_urls"] = tuple(options["webhook_urls"])
+    serve(StripeSandboxSettings(**options), port=port)

@@ -1,0 +1,109 @@
+"""`paysync webhooks`: inspect and replay received webhook events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+from rich.table import Table
+
+from paysync_dagster.cli.context import CliContext, console
+
+
+def _selection_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The event selection shared by `webhooks list` and `webhooks replay`."""
+    options = [
+        click.option("--id", "event_ids", multiple=True, help="Provider event id (repeatable)."),
+        click.option(
+            "--status",
+            type=click.Choice(["pending", "processing", "applied", "ignored", "dead"]),
+            default=None,
+        ),
+        click.option("--workspace", "workspace_id", default=None, help="Workspace id."),
+        click.option("--since", default=None, help="Received at or after (ISO time, UTC)."),
+        click.option("--until", default=None, help="Received before (ISO time, UTC)."),
+        click.option("--limit", type=click.IntRange(1, 100_000), default=100, show_default=True),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _selection(options: dict[str, Any], *, listing: bool):
+    from paysync_dagster.webhooks.inbox import Selection, SelectionError, parse_time
+
+    try:
+        criteria = {
+            "event_ids": tuple(options["event_ids"]),
+            "status": options["status"],
+            "workspace_id": options["workspace_id"],
+            "received_after": options["since"] and parse_time(options["since"], "--since"),
+            "received_before": options["until"] and parse_time(options["until"], "--until"),
+            "limit": options["limit"],
+        }
+        if listing and not any(value for key, value in criteria.items() if key != "limit"):
+            return Selection.everything(limit=options["limit"])
+        return Selection(**criteria)
+    except SelectionError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@click.group()
+def webhooks() -> None:
+    """Inspect and replay received webhook events (the inbox)."""
+
+
+@webhooks.command("list")
+@_selection_options
+@click.pass_obj
+def webhooks_list(obj: CliContext, **options: Any) -> None:
+    """List inbox events, newest first; payloads are never shown."""
+    from paysync_dagster.webhooks.inbox import list_events
+
+    table = Table("id", "workspace", "event", "type", "status", "attempts", "received", "error")
+    for event in list_events(obj.engine(), _selection(options, listing=True)):
+        table.add_row(
+            str(event.id),
+            event.workspace_id,
+            event.provider_event_id,
+            event.event_type,
+            event.status,
+            str(event.attempts),
+            f"{event.received_at:%Y-%m-%d %H:%M:%S}",
+            (event.last_error or "")[:80],
+        )
+    console.print(table)
+
+
+@webhooks.command("replay")
+@_selection_options
+@click.option(
+    "--process/--no-process",
+    default=True,
+    show_default=True,
+    help="Process the replayed events now, or leave them to the running workers.",
+)
+@click.pass_obj
+def webhooks_replay(obj: CliContext, process: bool, **options: Any) -> None:
+    """Make the selected events due again (fresh attempts) and process them.
+
+    The same operation as the Dagster job `replay_webhooks`.
+    """
+    from paysync_dagster.webhooks.inbox import replay
+    from paysync_dagster.webhooks.processor import Processor
+    from paysync_dagster.webhooks.refetch import StripeObjectFetcher
+
+    engine = obj.engine()
+    replayed = replay(engine, _selection(options, listing=False))
+    console.print(f"{len(replayed)} event(s) made due again")
+    if process and replayed:
+        fetcher = StripeObjectFetcher(engine, obj.vault())
+        try:
+            result = Processor(engine, fetcher=fetcher).drain("cli")
+        finally:
+            fetcher.close()
+        console.print(
+            f"{result.applied} applied, {result.ignored} ignored, {result.retried} to retry,"
+            f" {result.dead} dead-lettered"
+        )

@@ -1,0 +1,154 @@
+"""`paysync workspace`: workspaces (tenants) and their provider credentials."""
+
+from __future__ import annotations
+
+import click
+from rich.table import Table
+
+from paysync_dagster.cli.context import CliContext, clear_errors, console
+
+
+@click.group()
+def workspace() -> None:
+    """Add, list and remove workspaces (tenants) and their provider credentials."""
+
+
+@workspace.command("add")
+@click.argument("workspace_id")
+@click.option("--provider", default="stripe", show_default=True, help="Provider to configure.")
+@click.option(
+    "--api-key",
+    envvar="PAYSYNC_API_KEY",
+    prompt=True,
+    hide_input=True,
+    help="Provider secret key (or PAYSYNC_API_KEY); prompted for, hidden, when omitted.",
+)
+@click.option("--webhook-secret", default=None, help="Webhook signing secret (whsec_…).")
+@click.option("--api-base", default=None, help="Provider API base URL, e.g. a sandbox.")
+@click.option("--rate-limit", type=float, default=None, help="Requests per second budget.")
+@click.option("--replace", is_flag=True, help="Overwrite an existing configuration.")
+@click.pass_obj
+@clear_errors
+def workspace_add(
+    obj: CliContext,
+    workspace_id: str,
+    provider: str,
+    api_key: str,
+    webhook_secret: str | None,
+    api_base: str | None,
+    rate_limit: float | None,
+    replace: bool,
+) -> None:
+    """Store WORKSPACE_ID's credentials encrypted and make its Dagster partition available."""
+    from paysync_dagster.dagster_instance import add_workspace_partitions
+    from paysync_dagster.store.workspaces import add_workspace
+
+    summary = add_workspace(
+        obj.engine(),
+        obj.vault(),
+        workspace_id=workspace_id,
+        provider=provider,
+        api_key=api_key,
+        webhook_secret=webhook_secret,
+        api_base=api_base,
+        rate_limit_per_second=rate_limit,
+        replace=replace,
+    )
+    add_workspace_partitions([summary.workspace_id], home=obj.settings.home)
+    mode = "test" if summary.is_test_mode else "live"
+    console.print(f"workspace {summary.workspace_id!r}: {provider} ({mode} mode) configured")
+
+
+@workspace.command("list")
+@click.pass_obj
+def workspace_list(obj: CliContext) -> None:
+    """List configured workspaces; secrets are never shown."""
+    from paysync_dagster.store.workspaces import list_workspaces
+
+    table = Table("workspace", "provider", "mode", "active", "api base", "webhook secret")
+    for summary in list_workspaces(obj.engine()):
+        table.add_row(
+            summary.workspace_id,
+            summary.provider,
+            "test" if summary.is_test_mode else "live",
+            "yes" if summary.is_active else "no",
+            summary.api_base or "(provider default)",
+            "set" if summary.has_webhook_secret else "-",
+        )
+    console.print(table)
+
+
+@workspace.command("remove")
+@click.argument("workspace_id")
+@click.option("--purge-data", is_flag=True, help="Also delete the workspace's synced rows.")
+@click.pass_obj
+@clear_errors
+def workspace_remove(obj: CliContext, workspace_id: str, purge_data: bool) -> None:
+    """Remove WORKSPACE_ID's configuration and its Dagster partition."""
+    from paysync_dagster.dagster_instance import remove_workspace_partition
+    from paysync_dagster.store.workspaces import remove_workspace
+
+    removed = remove_workspace(obj.engine(), workspace_id, purge_data=purge_data)
+    remove_workspace_partition(workspace_id, home=obj.settings.home)
+    console.print(f"workspace {workspace_id!r}: {removed} configuration(s) removed")
+
+
+@workspace.command("rotate-webhook-secret")
+@click.argument("workspace_id")
+@click.option("--provider", default="stripe", show_default=True)
+@click.option(
+    "--webhook-secret",
+    envvar="PAYSYNC_WEBHOOK_SECRET",
+    prompt=True,
+    hide_input=True,
+    help="The new signing secret (whsec_…, or PAYSYNC_WEBHOOK_SECRET); prompted for, hidden.",
+)
+@click.option(
+    "--previous-valid-hours",
+    type=click.FloatRange(0, 720),
+    default=24.0,
+    show_default=True,
+    help="How long the current secret keeps verifying deliveries (0: revoke it now).",
+)
+@click.pass_obj
+@clear_errors
+def workspace_rotate_webhook_secret(
+    obj: CliContext,
+    workspace_id: str,
+    provider: str,
+    webhook_secret: str,
+    previous_valid_hours: float,
+) -> None:
+    """Replace WORKSPACE_ID's webhook secret; the old one stays valid for a while."""
+    from datetime import timedelta
+
+    from paysync_dagster.store.workspaces import rotate_webhook_secret
+
+    expires_at = rotate_webhook_secret(
+        obj.engine(),
+        obj.vault(),
+        workspace_id=workspace_id,
+        provider=provider,
+        new_secret=webhook_secret,
+        previous_valid_for=timedelta(hours=previous_valid_hours),
+    )
+    until = "" if expires_at is None else f"; the previous one is valid until {expires_at:%c} UTC"
+    console.print(f"workspace {workspace_id!r}: webhook secret rotated{until}")
+
+
+@workspace.command("webhook-refetch")
+@click.argument("workspace_id")
+@click.argument("state", type=click.Choice(["on", "off"]))
+@click.option("--provider", default="stripe", show_default=True)
+@click.pass_obj
+@clear_errors
+def workspace_webhook_refetch(
+    obj: CliContext, workspace_id: str, state: str, provider: str
+) -> None:
+    """Whether webhook processing fetches each object from the provider (STATE on/off)."""
+    from paysync_dagster.store.workspaces import set_webhook_refetch
+
+    set_webhook_refetch(
+        obj.engine(), workspace_id=workspace_id, provider=provider, on=state == "on"
+    )
+    console.print(f"workspace {workspace_id!r}: webhook refetch {state}")

@@ -1,1 +1,0 @@
-"""Dagster resources: database, vault and provider clients."""

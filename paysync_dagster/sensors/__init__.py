@@ -1,1 +1,0 @@
-"""Dagster sensors and schedules."""
