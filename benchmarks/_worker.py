@@ -141,25 +141,29 @@ def _canonical_rows(database_url: str, entities: list[str]) -> int:
 def paysync_engine_sync(spec: Spec) -> tuple[int, float]:
     """paysync's engine without Dagster: a full sync of every entity, in lineage order, for
     the spec's workspaces (concurrently, as an asset does for a batched run)."""
+    from paysync_dagster.providers.stripe.entities import LINEAGE
     from paysync_dagster.store.database import create_engine
     from paysync_dagster.store.vault import KeyRing, Vault
-    from paysync_dagster.sync.stripe_sync import (
-        StripeSyncOptions,
-        sync_stripe_entity_for_workspaces,
-    )
+    from paysync_dagster.sync.stripe_sync import StripeSyncOptions, sync_stripe_workspaces
+    from paysync_dagster.sync.workspace_runs import OutcomeStatus
 
     engine = create_engine(spec["database_url"])
     vault = Vault(KeyRing.parse(os.environ["PAYSYNC_ENCRYPTION_KEYS"]))
     options = StripeSyncOptions(max_concurrent_workspaces=spec["max_concurrent_workspaces"])
 
     def sync_all() -> None:
-        for entity in spec["entities"]:
-            outcomes = sync_stripe_entity_for_workspaces(
-                engine, vault, spec["workspace_ids"], entity_type=entity, options=options
-            )
-            for outcome in outcomes.values():
-                if isinstance(outcome, BaseException):
-                    raise outcome
+        for outcome in sync_stripe_workspaces(
+            engine,
+            vault,
+            spec["workspace_ids"],
+            entity_types=spec["entities"],
+            lineage=LINEAGE,
+            options=options,
+        ):
+            if outcome.status is not OutcomeStatus.SYNCED:
+                raise RuntimeError(
+                    f"{outcome.workspace_id}/{outcome.entity_type}: {outcome.reason}"
+                )
 
     try:
         _, seconds = timed(spec, sync_all)
@@ -256,7 +260,7 @@ def _timed_batched_run(spec: Spec, assets: list[Any], resources: dict[str, Any])
 def dagster_backfill(spec: Spec) -> tuple[int, float]:
     """One Dagster run of every Stripe asset over all of the spec's workspace partitions."""
     from paysync_dagster.defs.resources import DatabaseResource, StripeSyncResource, VaultResource
-    from paysync_dagster.defs.stripe.assets import stripe_assets
+    from paysync_dagster.defs.stripe.assets import stripe_entities
 
     resources = {
         "database": DatabaseResource(url=spec["database_url"]),
@@ -265,44 +269,50 @@ def dagster_backfill(spec: Spec) -> tuple[int, float]:
             max_concurrent_workspaces=spec["max_concurrent_workspaces"]
         ),
     }
-    seconds = _timed_batched_run(spec, stripe_assets, resources)
+    seconds = _timed_batched_run(spec, [stripe_entities], resources)
     return _canonical_rows(spec["database_url"], spec["entities"]), seconds
 
 
 def dagster_floor(spec: Spec) -> tuple[int, float]:
-    """Dagster's own share: an asset graph shaped like the Stripe assets (same keys, lineage,
-    workspace partitions, single-run backfill, per-partition metadata of the same size) whose
-    steps do nothing, run over the spec's workspaces. Returns 0 objects: nothing is synced."""
+    """Dagster's own share: a multi-asset shaped like the Stripe one (same keys, lineage,
+    workspace partitions, single-run backfill, one materialization with metadata of the same
+    size per workspace and entity) that syncs nothing, run over the spec's workspaces.
+    Returns 0 objects: nothing is synced."""
     import warnings
 
     import dagster as dg
 
-    from paysync_dagster.defs.stripe.assets import STRIPE_LINEAGE
     from paysync_dagster.defs.workspaces.partitions import (
         workspace_partitions,
     )
+    from paysync_dagster.providers.stripe.entities import LINEAGE as STRIPE_LINEAGE
 
-    metadata = {f"figure_{index}": index for index in range(14)}
+    metadata = {f"figure_{index}": index for index in range(15)}
+    keys = {entity: dg.AssetKey(["stripe", entity]) for entity in STRIPE_LINEAGE}
+    specs = [
+        dg.AssetSpec(key, deps=[keys[up] for up in STRIPE_LINEAGE[entity]], skippable=True)
+        for entity, key in keys.items()
+    ]
 
-    def no_op_asset(entity: str) -> dg.AssetsDefinition:
-        @dg.asset(
-            key=["stripe", entity],
-            deps=[dg.AssetKey(["stripe", upstream]) for upstream in STRIPE_LINEAGE[entity]],
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=dg.BetaWarning)
+
+        @dg.multi_asset(
+            specs=specs,
             partitions_def=workspace_partitions,
+            can_subset=True,
             backfill_policy=dg.BackfillPolicy.single_run(),
         )
         # Unannotated: this module's postponed annotations would name a local import, which
         # Dagster cannot resolve; it recognises `context` by name.
         def no_op(context):
             for partition_key in context.partition_keys:
-                context.add_asset_metadata(metadata, partition_key=partition_key)
-            return dg.MaterializeResult()
+                for key in keys.values():
+                    yield dg.AssetMaterialization(
+                        asset_key=key, partition=partition_key, metadata=metadata
+                    )
 
-        return no_op
-
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=dg.BetaWarning)
-        assets = [no_op_asset(entity) for entity in STRIPE_LINEAGE]
+    assets = [no_op]
     return 0, _timed_batched_run(spec, assets, {})
 
 

@@ -44,12 +44,12 @@ from _harness import (
     worker_environment,
 )
 
-from paysync_dagster.defs.stripe.assets import STRIPE_LINEAGE
 from paysync_dagster.providers.stripe.client import LIST_FILTERS, PAGE_SIZE
+from paysync_dagster.providers.stripe.entities import ENTITIES as STRIPE_ENTITIES
 from paysync_dagster.store.vault import KeyRing
 from paysync_dagster.sync.stripe_sync import StripeSyncOptions
 
-ENTITIES = list(STRIPE_LINEAGE)
+ENTITIES = list(STRIPE_ENTITIES)
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 WORKSPACE_ID = "bench"
 DLT_NAMES = {"sqlite": "sqlite", "postgresql": "postgres"}

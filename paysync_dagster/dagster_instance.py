@@ -19,8 +19,11 @@ def dagster_home(home: Path) -> Path:
     """
     path = Path(os.environ.get("DAGSTER_HOME") or home / "dagster").resolve()
     path.mkdir(parents=True, exist_ok=True)
-    # An empty dagster.yaml means "default local storage here", without Dagster's warning.
-    (path / "dagster.yaml").touch()
+    # Default local storage here, without Dagster's missing-file warning or telemetry banner;
+    # a dagster.yaml the user wrote is left alone.
+    config = path / "dagster.yaml"
+    if not config.exists() or not config.read_text().strip():
+        config.write_text("telemetry:\n  enabled: false\n")
     os.environ["DAGSTER_HOME"] = str(path)
     return path
 

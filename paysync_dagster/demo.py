@@ -1,7 +1,8 @@
-"""`paysync demo`: three workspaces synced from local Stripe sandboxes through real Dagster runs.
+"""`paysync demo`: three workspaces synced from local Stripe sandboxes by the `stripe_sync` job.
 
-Everything lands where `dagster dev` looks afterwards: the SQLite file and the Dagster instance
-under the paysync home. Running it again re-syncs the same workspaces (nothing is duplicated).
+Everything lands where `paysync dev` looks afterwards: the SQLite file and the Dagster instance
+under the paysync home, and the sandboxes' datasets, so `paysync dev` can serve them again on
+the same ports. Running it again re-syncs the same workspaces (nothing is duplicated).
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from paysync_dagster.dagster_instance import add_workspace_partitions, dagster_home, instance
-from paysync_dagster.defs.resources import DatabaseResource, StripeSyncResource, VaultResource
-from paysync_dagster.defs.stripe.assets import STRIPE_LINEAGE, stripe_assets
+from paysync_dagster.dagster_instance import add_workspace_partitions, instance
+from paysync_dagster.definitions import defs
+from paysync_dagster.defs.stripe.jobs import STRIPE_SYNC_JOB
 from paysync_dagster.defs.workspaces.partitions import partition_range_tags
+from paysync_dagster.providers.stripe.entities import ENTITIES as STRIPE_ENTITIES
+from paysync_dagster.sandbox.local import SandboxRecord, record_sandbox
 from paysync_dagster.sandbox.stripe import StripeDataset, StripeSandboxSettings, running_sandbox
 from paysync_dagster.settings import Settings
 from paysync_dagster.store.database import create_engine, upgrade
@@ -54,7 +57,7 @@ def _summary_table(engine: sa.Engine, run_id: str) -> Table:
         .where(sessions.c.dagster_run_id == run_id)
         .order_by(sessions.c.workspace_id, sessions.c.started_at)
     )
-    table = Table("workspace", *STRIPE_LINEAGE, title="rows synced (seconds)")
+    table = Table("workspace", *STRIPE_ENTITIES, title="rows synced (seconds)")
     for column in table.columns:
         column.no_wrap = True
     cells: dict[str, dict[str, str]] = {}
@@ -65,7 +68,7 @@ def _summary_table(engine: sa.Engine, run_id: str) -> Table:
                 f"{row.listed} ({seconds:.1f}s)" + ("" if row.status == "completed" else " !")
             )
     for workspace_id, by_entity in cells.items():
-        table.add_row(workspace_id, *(by_entity.get(entity, "-") for entity in STRIPE_LINEAGE))
+        table.add_row(workspace_id, *(by_entity.get(entity, "-") for entity in STRIPE_ENTITIES))
     return table
 
 
@@ -92,10 +95,13 @@ def run_demo(settings: Settings, sizes: Mapping[str, int]) -> bool:
                 provider="stripe",
                 api_key=api_key,
                 api_base=url,
+                # `paysync dev` then has the sandbox deliver signed webhooks to paysync serve.
+                webhook_secret=f"whsec_{secrets.token_hex(16)}",
                 replace=True,
             )
             dataset = StripeDataset(customers=customers, seed=seed)
-            expected[workspace_id] = sum(dataset.count(entity) for entity in STRIPE_LINEAGE)
+            expected[workspace_id] = sum(dataset.count(entity) for entity in STRIPE_ENTITIES)
+            record_sandbox(settings.home, workspace_id, SandboxRecord(customers, seed))
             console.print(f"  sandbox for {workspace_id}: {customers} customers at {url}")
 
         workspace_ids = list(sizes)
@@ -111,10 +117,10 @@ def run_demo(settings: Settings, sizes: Mapping[str, int]) -> bool:
             f"\n  FAILED {e.asset_key.to_user_string()}:{e.check_name}" for e in failed_checks
         )
     )
-    home = dagster_home(settings.home)
     console.print(
-        "\nOpen the Dagster UI on these runs:\n"
-        f"  DAGSTER_HOME={home} .venv/bin/dagster dev -m paysync_dagster.definitions\n"
+        "\nThe demo's sandboxes stop with it. To bring them back with `paysync serve` and the"
+        " Dagster UI (webserver and daemon) on these runs:\n"
+        "  make dev        (or: .venv/bin/paysync dev)\n"
         "then browse Assets > stripe (partitions, runs, metadata and checks)."
     )
     return result.success and not failed_checks
@@ -130,19 +136,14 @@ def _materialize_with_progress(
     def materialize() -> None:
         try:
             with instance(home) as dagster:
-                outcome["result"] = dg.materialize(
-                    stripe_assets,
+                # The named job, as the UI and the schedule launch it, so the run can be
+                # re-executed from the UI.
+                job = defs().resolve_job_def(STRIPE_SYNC_JOB)
+                outcome["result"] = job.execute_in_process(
                     instance=dagster,
                     tags=partition_range_tags(workspace_ids[0], workspace_ids[-1]),
                     # The progress bars speak on the console; the instance keeps every event.
                     run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-                    resources={
-                        "database": DatabaseResource(
-                            url=engine.url.render_as_string(hide_password=False)
-                        ),
-                        "vault": VaultResource(home=str(home)),
-                        "stripe_sync": StripeSyncResource(),
-                    },
                     raise_on_error=False,
                 )
         except BaseException as error:

@@ -69,9 +69,9 @@ def serve_forever(server: uvicorn.Server, host: str, port: int) -> None:
 
 
 @contextmanager
-def server_in_thread(server: uvicorn.Server, name: str) -> Iterator[str]:
-    """Run `server` on a free 127.0.0.1 port in a daemon thread; yields its base URL."""
-    sock = listen("127.0.0.1", 0)
+def server_in_thread(server: uvicorn.Server, name: str, *, port: int = 0) -> Iterator[str]:
+    """Run `server` on 127.0.0.1:`port` (0: a free one) in a daemon thread; yields its URL."""
+    sock = listen("127.0.0.1", port)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=name, daemon=True)
     thread.start()
     try:

@@ -6,8 +6,6 @@ Every database test runs on a fresh SQLite file, and also on PostgreSQL when
 
 from __future__ import annotations
 
-import os
-import secrets
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -19,9 +17,7 @@ from paysync_dagster.sandbox.stripe import StripeSandboxSettings, running_sandbo
 from paysync_dagster.store.database import create_engine, upgrade
 from paysync_dagster.store.vault import KeyRing, Vault
 from paysync_dagster.store.workspaces import add_workspace
-
-POSTGRES_URL = os.environ.get("PAYSYNC_TEST_DATABASE_URL")
-BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+from tests.support import BACKENDS, POSTGRES_URL, fake_api_key, postgres_schema_url
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -31,12 +27,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
-
-
-def _postgres_schema_url(schema: str) -> str:
-    assert POSTGRES_URL is not None
-    separator = "&" if "?" in POSTGRES_URL else "?"
-    return f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
 
 
 @pytest.fixture(params=BACKENDS)
@@ -53,7 +43,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
     admin = create_engine(POSTGRES_URL)
     with admin.begin() as connection:
         connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    url = _postgres_schema_url(schema)
+    url = postgres_schema_url(schema)
     engine = create_engine(url)
     upgrade(engine)
     engine.dispose()
@@ -78,11 +68,6 @@ def vault(monkeypatch: pytest.MonkeyPatch) -> Vault:
     keyring = KeyRing.generate("test1")
     monkeypatch.setenv("PAYSYNC_ENCRYPTION_KEYS", keyring.to_spec())
     return Vault(keyring)
-
-
-def fake_api_key() -> str:
-    """An obviously fake, freshly generated Stripe test key."""
-    return f"sk_test_{secrets.token_hex(12)}"
 
 
 SandboxFactory = Callable[..., tuple[str, StripeSandboxSettings]]

@@ -15,7 +15,7 @@ from paysync_dagster.defs.workspaces.partitions import WORKSPACE_PARTITIONS_NAME
 from paysync_dagster.store.tables import workspace_payment_configurations
 from paysync_dagster.store.vault import KeyRing, Vault
 from paysync_dagster.store.workspaces import load_credentials
-from tests.conftest import fake_api_key
+from tests.support import fake_api_key
 
 
 @pytest.fixture

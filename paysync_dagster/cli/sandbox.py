@@ -6,6 +6,8 @@ from typing import Any
 
 import click
 
+from paysync_dagster.sandbox.stripe.settings import DEFAULT_API_KEY
+
 
 @click.group()
 def sandbox() -> None:
@@ -16,7 +18,7 @@ def sandbox() -> None:
 @click.option("--port", type=click.IntRange(0, 65535), default=12111, show_default=True)
 @click.option("--customers", type=click.IntRange(0, 10_000_000), default=1000, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--api-key", default="sk_test_sandbox", show_default=True)
+@click.option("--api-key", default=DEFAULT_API_KEY, show_default=True)
 @click.option("--rate-limit", type=click.FloatRange(min=0, min_open=True), default=None)
 @click.option("--fail-rate", type=click.FloatRange(0, 1), default=0.0, show_default=True)
 @click.option("--latency-ms", type=click.IntRange(0, 60_000), default=0, show_default=True)

@@ -11,3 +11,8 @@ class ProviderAuthError(ProviderError):
 
 class ProviderUnavailableError(ProviderError):
     """The provider kept failing (429, 5xx, network) after every retry."""
+
+
+class ProviderUnreachableError(ProviderUnavailableError):
+    """The provider's API base never answered: a configuration to fix, not an outage to wait
+    out (a stopped sandbox, a wrong `--api-base`)."""

@@ -23,8 +23,9 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from paysync_dagster.providers.stripe.entities import PROVIDER
 from paysync_dagster.store.workspaces import load_webhook_secrets
-from paysync_dagster.webhooks.events import PROVIDER, InvalidEventError, parse_event
+from paysync_dagster.webhooks.events import InvalidEventError, parse_event
 from paysync_dagster.webhooks.inbox import InboxItem
 from paysync_dagster.webhooks.limits import KeyedRateLimiter
 from paysync_dagster.webhooks.secrets import SecretCache

@@ -76,7 +76,7 @@ def validate_stripe_api_key(value: str) -> str:
     if not STRIPE_API_KEY_PATTERN.fullmatch(value):
         raise WorkspaceError(
             "invalid Stripe API key: expected sk_test_…, sk_live_…, rk_test_… or rk_live_…"
-            " followed by letters and digits"
+            " followed by 8 to 240 letters and digits"
         )
     return value
 
@@ -202,7 +202,10 @@ def load_credentials(
     with engine.connect() as connection:
         row = connection.execute(sa.select(_table).where(key)).first()
     if row is None:
-        raise WorkspaceError(f"workspace {workspace_id!r} has no {provider} configuration")
+        raise WorkspaceError(
+            f"workspace {workspace_id!r} has no {provider} configuration; add it with"
+            f" `paysync workspace add {workspace_id} --provider {provider} --api-key …`"
+        )
     webhook_secret = (
         None
         if row.webhook_secret_ciphertext is None
@@ -340,7 +343,10 @@ def rotate_webhook_secret(
     with engine.begin() as connection:
         row = connection.execute(sa.select(_table.c.webhook_secret_ciphertext).where(key)).first()
         if row is None:
-            raise WorkspaceError(f"workspace {workspace_id!r} has no {provider} configuration")
+            raise WorkspaceError(
+                f"workspace {workspace_id!r} has no {provider} configuration; add it with"
+                f" `paysync workspace add {workspace_id} --provider {provider} --api-key …`"
+            )
         expires_at = now + previous_valid_for if row.webhook_secret_ciphertext else None
         connection.execute(
             sa.update(_table)
@@ -366,4 +372,7 @@ def set_webhook_refetch(engine: sa.Engine, *, workspace_id: str, provider: str, 
             sa.update(_table).where(key).values(webhook_refetch=on, updated_at=datetime.now(UTC))
         ).rowcount
     if not updated:
-        raise WorkspaceError(f"workspace {workspace_id!r} has no {provider} configuration")
+        raise WorkspaceError(
+            f"workspace {workspace_id!r} has no {provider} configuration; add it with"
+            f" `paysync workspace add {workspace_id} --provider {provider} --api-key …`"
+        )

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -15,13 +14,14 @@ from paysync_dagster.providers.stripe.client import (
     default_requests_per_second,
     open_http_client,
 )
+from paysync_dagster.providers.stripe.entities import PROVIDER
 from paysync_dagster.providers.stripe.mapping import MAPPERS
 from paysync_dagster.store.tables import CANONICAL_TABLES
 from paysync_dagster.store.vault import Vault
 from paysync_dagster.store.workspaces import WorkspaceCredentials, load_credentials
+from paysync_dagster.sync.checks import CheckOutcome, evaluate_workspace
 from paysync_dagster.sync.full_sync import DEFAULT_BATCH_SIZE, EntitySyncResult, sync_entity
-
-PROVIDER = "stripe"
+from paysync_dagster.sync.workspace_runs import EntityOutcome, run_workspaces
 
 
 @dataclass(frozen=True)
@@ -98,24 +98,27 @@ def sync_stripe_entity(
         api.close()
 
 
-def sync_stripe_entity_for_workspaces(
+def sync_stripe_workspaces(
     engine: sa.Engine,
     vault: Vault,
     workspace_ids: Sequence[str],
     *,
-    entity_type: str,
+    entity_types: Sequence[str],
+    lineage: Mapping[str, Sequence[str]],
     options: StripeSyncOptions,
     dagster_run_id: str | None = None,
+    already_done: Set[tuple[str, str]] = frozenset(),
     on_progress: Callable[[EntitySyncResult], None] | None = None,
-) -> dict[str, EntitySyncResult | BaseException]:
-    """Sync one entity for many workspaces concurrently; one failure never stops the others.
+) -> Iterator[EntityOutcome]:
+    """Sync `entity_types` for many workspaces concurrently; yield each workspace's outcomes.
 
-    Returns each workspace's result, or the exception that ended its sync. The workspaces
-    share one pool of HTTP connections; each keeps its own key and rate budget.
+    One workspace's failure never stops or marks the others (see `run_workspaces`). The
+    workspaces share one pool of HTTP connections; each keeps its own key and rate budget.
+    Each entity's integrity checks run right after it is written, for that workspace only.
     """
     http_client = open_http_client(options.timeout_seconds)
 
-    def run(workspace_id: str) -> EntitySyncResult:
+    def sync_one(workspace_id: str, entity_type: str) -> EntitySyncResult:
         return sync_stripe_entity(
             engine,
             vault,
@@ -127,14 +130,25 @@ def sync_stripe_entity_for_workspaces(
             http_client=http_client,
         )
 
-    workers = max(1, min(options.max_concurrent_workspaces, len(workspace_ids)))
-    outcomes: dict[str, EntitySyncResult | BaseException] = {}
+    def evaluate(workspace_id: str, result: EntitySyncResult) -> tuple[list[CheckOutcome], int]:
+        with engine.connect() as connection:
+            return evaluate_workspace(
+                connection,
+                workspace_id=workspace_id,
+                provider=PROVIDER,
+                entity_type=result.entity_type,
+                session_id=result.session_id,
+            )
+
     try:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="paysync-sync") as pool:
-            futures = {ws: pool.submit(run, ws) for ws in workspace_ids}
-            for workspace_id, future in futures.items():
-                error = future.exception()
-                outcomes[workspace_id] = error if error is not None else future.result()
+        yield from run_workspaces(
+            workspace_ids,
+            entity_types,
+            lineage,
+            sync_one=sync_one,
+            evaluate=evaluate,
+            already_done=already_done,
+            max_concurrent_workspaces=options.max_concurrent_workspaces,
+        )
     finally:
         http_client.close()
-    return outcomes

@@ -14,7 +14,6 @@ from typing import Any
 
 import orjson
 
-PROVIDER = "stripe"
 MAX_EVENT_ID_LENGTH = 255
 MAX_EVENT_TYPE_LENGTH = 128
 

@@ -18,9 +18,10 @@ import orjson
 import sqlalchemy as sa
 
 from paysync_dagster.providers.stripe.client import Page
+from paysync_dagster.providers.stripe.entities import PROVIDER
 from paysync_dagster.store.tables import workspace_payment_configurations
 from paysync_dagster.store.upsert import as_utc
-from paysync_dagster.webhooks.events import PROVIDER, InvalidEventError, parse_event
+from paysync_dagster.webhooks.events import InvalidEventError, parse_event
 from paysync_dagster.webhooks.inbox import GAP_FILL, InboxItem, insert_events
 
 EVENT_RETENTION = timedelta(days=30)

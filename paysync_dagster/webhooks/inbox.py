@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from paysync_dagster.providers.stripe.entities import PROVIDER
 from paysync_dagster.store.database import SerializedJson
 from paysync_dagster.store.tables import webhook_inbox
-from paysync_dagster.webhooks.events import PROVIDER, StripeEvent
+from paysync_dagster.webhooks.events import StripeEvent
 
 PENDING = "pending"
 PROCESSING = "processing"

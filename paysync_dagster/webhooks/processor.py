@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 
+from paysync_dagster.providers.stripe.entities import PROVIDER
 from paysync_dagster.providers.stripe.mapping import MAPPERS, MappingError, Row
 from paysync_dagster.redaction import describe_error
 from paysync_dagster.store.tables import (
@@ -30,7 +31,7 @@ from paysync_dagster.store.tables import (
 )
 from paysync_dagster.store.upsert import upsert_rows
 from paysync_dagster.webhooks import inbox
-from paysync_dagster.webhooks.events import PROVIDER, entity_of, is_deletion, source_ts
+from paysync_dagster.webhooks.events import entity_of, is_deletion, source_ts
 
 logger = logging.getLogger(__name__)
 _inbox = webhook_inbox

@@ -8,10 +8,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from paysync_dagster.providers.stripe.client import StripeApi
+from paysync_dagster.providers.stripe.entities import PROVIDER
 from paysync_dagster.store.vault import Vault
 from paysync_dagster.store.workspaces import load_credentials
 from paysync_dagster.sync.stripe_sync import StripeSyncOptions, open_stripe_api
-from paysync_dagster.webhooks.events import PROVIDER
 
 
 class StripeObjectFetcher:

@@ -12,10 +12,11 @@ import pytest
 import sqlalchemy as sa
 
 from paysync_dagster.defs.resources import DatabaseResource, StripeSyncResource, VaultResource
-from paysync_dagster.defs.stripe.assets import stripe_assets
+from paysync_dagster.defs.stripe.assets import stripe_entities
+from paysync_dagster.defs.stripe.keys import stripe_asset_key
 from paysync_dagster.defs.workspaces.partitions import WORKSPACE_PARTITIONS_NAME
 from paysync_dagster.store.database import create_engine
-from tests.conftest import POSTGRES_URL
+from tests.support import POSTGRES_URL
 
 DEPLOY_CONFIG = Path(__file__).parents[2] / "deploy" / "dagster.yaml"
 
@@ -47,14 +48,15 @@ def test_materialization_on_the_deployed_instance(
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
     monkeypatch.setenv("DAGSTER_PG_URL", instance_database)
     stripe_workspace("acme", customers=25, seed=5)
-    customers = next(a for a in stripe_assets if a.key.path[-1] == "customers")
+    customers = stripe_asset_key("customers")
 
     with dg.DagsterInstance.get() as instance:
         assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
         assert instance.get_concurrency_config().pool_config.default_pool_limit == 2
         instance.add_dynamic_partitions(WORKSPACE_PARTITIONS_NAME, ["acme"])
         result = dg.materialize(
-            [customers],
+            [stripe_entities],
+            selection=[customers],
             instance=instance,
             partition_key="acme",
             resources={
@@ -64,7 +66,7 @@ def test_materialization_on_the_deployed_instance(
             },
         )
         assert result.success
-        event = instance.get_latest_materialization_event(customers.key)
+        event = instance.get_latest_materialization_event(customers)
         assert event.asset_materialization.partition == "acme"
         assert event.asset_materialization.metadata["inserted"].value == 25
 

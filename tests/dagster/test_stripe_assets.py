@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 import dagster as dg
+import pytest
 import sqlalchemy as sa
 
 from paysync_dagster.definitions import defs
 from paysync_dagster.defs.resources import DatabaseResource, StripeSyncResource, VaultResource
-from paysync_dagster.defs.stripe.assets import stripe_assets
+from paysync_dagster.defs.stripe.assets import stripe_entities
+from paysync_dagster.defs.stripe.checks import stripe_integrity_checks
+from paysync_dagster.defs.stripe.keys import stripe_asset_key
 from paysync_dagster.defs.stripe.schedules import stripe_full_sync_schedule
 from paysync_dagster.defs.workspaces.partitions import (
     WORKSPACE_PARTITIONS_NAME,
     partition_range_tags,
 )
 from paysync_dagster.defs.workspaces.sensors import workspace_partitions_sensor
-from paysync_dagster.sandbox.stripe import StripeDataset
+from paysync_dagster.providers.stripe.entities import ENTITIES
+from paysync_dagster.sandbox.stripe import StripeDataset, StripeSandboxSettings, running_sandbox
 from paysync_dagster.store.tables import CANONICAL_TABLES, payment_sync_sessions
 from paysync_dagster.store.workspaces import add_workspace, remove_workspace
-from tests.conftest import fake_api_key
+from tests.support import fake_api_key
 
 SIZES = {"alpha": 30, "beta": 80, "gamma": 45}
+ASSETS = [stripe_entities, stripe_integrity_checks]
+SYNC_ONLY = dg.AssetSelection.assets(stripe_entities).without_checks()
 
 
 def _resources(database_url: str, vault) -> dict:
@@ -32,6 +38,25 @@ def _resources(database_url: str, vault) -> dict:
     }
 
 
+def _sync(instance, database_url, vault, first, last, *, selection=SYNC_ONLY, **kwargs):
+    return dg.materialize(
+        ASSETS,
+        selection=selection,
+        instance=instance,
+        resources=_resources(database_url, vault),
+        tags=partition_range_tags(first, last),
+        raise_on_error=False,
+        **kwargs,
+    )
+
+
+def _materialized(instance) -> dict[str, set[str]]:
+    return {
+        entity: instance.get_materialized_partitions(stripe_asset_key(entity))
+        for entity in ENTITIES
+    }
+
+
 def test_one_run_syncs_many_workspaces_with_metadata_and_checks(
     database_url, engine, vault, stripe_workspace
 ):
@@ -39,31 +64,33 @@ def test_one_run_syncs_many_workspaces_with_metadata_and_checks(
         stripe_workspace(workspace_id, customers=customers, seed=seed)
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(WORKSPACE_PARTITIONS_NAME, list(SIZES))
-        result = dg.materialize(
-            stripe_assets,
-            instance=instance,
-            resources=_resources(database_url, vault),
-            tags=partition_range_tags("alpha", "gamma"),
-        )
+        result = _sync(instance, database_url, vault, "alpha", "gamma")
         assert result.success
-        run_ids = {r.run_id for r in instance.get_runs()}
-        assert run_ids == {result.run_id}
+        assert {r.run_id for r in instance.get_runs()} == {result.run_id}
+        assert _materialized(instance) == {entity: set(SIZES) for entity in ENTITIES}
 
         for entity in ("customers", "invoices"):
-            events = result.asset_materializations_for_node(f"stripe__{entity}")
-            by_partition = {event.partition: event.metadata for event in events}
+            events = [
+                e
+                for e in result.get_asset_materialization_events()
+                if e.asset_key == stripe_asset_key(entity)
+            ]
+            by_partition = {e.partition: e.materialization.metadata for e in events}
             assert set(by_partition) == set(SIZES)
             for seed, (workspace_id, customers) in enumerate(SIZES.items()):
                 expected = StripeDataset(customers=customers, seed=seed).count(entity)
                 metadata = by_partition[workspace_id]
                 assert metadata["inserted"].value == expected
                 assert metadata["listed"].value == expected
+                assert metadata["dagster/row_count"].value == expected
                 assert metadata["pages"].value >= 1
                 assert metadata["objects_per_second"].value > 0
 
     evaluations = result.get_asset_check_evaluations()
-    assert len(evaluations) == 13
+    # 13 checks per workspace: two on each entity, plus references on three of them.
+    assert len(evaluations) == 13 * len(SIZES)
     assert all(evaluation.passed for evaluation in evaluations)
+    assert {e.partition for e in evaluations} == set(SIZES)
     with engine.connect() as connection:
         statuses = connection.scalars(sa.select(payment_sync_sessions.c.status)).all()
         invoices = CANONICAL_TABLES["invoices"]
@@ -81,59 +108,169 @@ def test_one_run_syncs_many_workspaces_with_metadata_and_checks(
     }
 
 
-def test_a_failing_workspace_leaves_the_others_materialized(
-    database_url, engine, vault, stripe_workspace, stripe_sandbox
+def _unreachable_url() -> str:
+    """The URL of a sandbox that has stopped: a port on 127.0.0.1 nothing listens on."""
+    with running_sandbox(StripeSandboxSettings(customers=1)) as url:
+        return url
+
+
+def test_a_failing_workspace_changes_no_other_workspace_in_any_asset(
+    database_url, engine, vault, stripe_workspace
 ):
-    """One workspace with a refused key fails the run, but the workspace that synced is
-    recorded as materialized with its own figures; only the failed one is not."""
+    """The middle workspace of three is unreachable: the other two sync all five entities,
+    with their checks, in the same run; the run fails naming the workspace and its URL."""
     stripe_workspace("alpha", customers=10, seed=0)
-    url, _settings = stripe_sandbox(customers=5, seed=1)
+    url = _unreachable_url()
     add_workspace(
         engine, vault, workspace_id="beta", provider="stripe", api_key=fake_api_key(),
         api_base=url, rate_limit_per_second=1000,
     )  # fmt: skip
-    customers = next(a for a in stripe_assets if a.key.path[-1] == "customers")
+    stripe_workspace("gamma", customers=12, seed=2)
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(WORKSPACE_PARTITIONS_NAME, ["alpha", "beta", "gamma"])
+        result = _sync(instance, database_url, vault, "alpha", "gamma")
+        assert not result.success
+        assert _materialized(instance) == {entity: {"alpha", "gamma"} for entity in ENTITIES}
+    assert {e.partition for e in result.get_asset_check_evaluations()} == {"alpha", "gamma"}
+    [failure] = result.get_step_failure_events()
+    description = failure.step_failure_data.user_failure_data.description
+    assert "did not finish for 1 of 3 workspace(s) (beta)" in description
+    assert f"cannot connect to the Stripe API at {url}" in description
+    assert "paysync dev" in description
+    assert "the other 2 workspace(s) synced" in description
+    metadata = failure.step_failure_data.user_failure_data.metadata
+    assert set(metadata) == {f"beta/{entity}" for entity in ENTITIES}
+    assert metadata["beta/customers"].value.startswith("failed: ProviderUnreachableError")
+    assert metadata["beta/invoices"].value.startswith("skipped: not attempted")
+
+
+def test_a_lone_failing_workspace_is_described_without_others(database_url, engine, vault):
+    add_workspace(
+        engine, vault, workspace_id="solo", provider="stripe", api_key=fake_api_key(),
+        api_base=_unreachable_url(),
+    )  # fmt: skip
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(WORKSPACE_PARTITIONS_NAME, ["solo"])
+        result = _sync(instance, database_url, vault, "solo", "solo")
+    [failure] = result.get_step_failure_events()
+    description = failure.step_failure_data.user_failure_data.description
+    assert "did not finish for 1 of 1 workspace(s) (solo)" in description
+    assert "others" not in description
+
+
+def test_a_partition_without_configuration_names_the_command(database_url, vault):
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(WORKSPACE_PARTITIONS_NAME, ["ghost"])
+        result = _sync(instance, database_url, vault, "ghost", "ghost")
+    [failure] = result.get_step_failure_events()
+    description = failure.step_failure_data.user_failure_data.description
+    assert "workspace 'ghost' has no stripe configuration" in description
+    assert "paysync workspace add ghost --provider stripe" in description
+
+
+def test_reexecution_from_failure_syncs_only_the_failed_workspace(
+    database_url, engine, vault, stripe_workspace, monkeypatch
+):
+    """Start the stopped sandbox again on its port, re-execute from failure: only beta syncs,
+    and every workspace ends materialized in every asset."""
+    stripe_workspace("alpha", customers=8, seed=0)
+    beta_key = fake_api_key()
+    url = _unreachable_url()
+    add_workspace(
+        engine, vault, workspace_id="beta", provider="stripe", api_key=beta_key,
+        api_base=url, rate_limit_per_second=1000,
+    )  # fmt: skip
+    monkeypatch.setenv("PAYSYNC_DATABASE_URL", database_url)
+    job = dg.build_reconstructable_job("tests.dagster.code_location", "stripe_sync_job")
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(WORKSPACE_PARTITIONS_NAME, ["alpha", "beta"])
-        result = dg.materialize(
-            [customers],
-            instance=instance,
-            resources=_resources(database_url, vault),
-            tags=partition_range_tags("alpha", "beta"),
-            raise_on_error=False,
-        )
-        assert not result.success
-        assert instance.get_materialized_partitions(customers.key) == {"alpha"}
-    events = result.asset_materializations_for_node("stripe__customers")
-    assert [(event.partition, event.metadata["inserted"].value) for event in events] == [
-        ("alpha", StripeDataset(customers=10, seed=0).count("customers"))
-    ]
-    [failure] = result.get_step_failure_events()
-    assert set(failure.step_failure_data.user_failure_data.metadata) == {"beta"}
+        tags = partition_range_tags("alpha", "beta")
+        with dg.execute_job(job, instance=instance, tags=tags) as first:
+            assert not first.success
+        port = int(url.rsplit(":", 1)[1])
+        settings = StripeSandboxSettings(customers=6, seed=1, api_key=beta_key)
+        with (
+            running_sandbox(settings, port=port),
+            # The UI and the daemon's run retries copy the parent's tags (here, its partition
+            # range) and mark the run as a retry from failure; in-process re-execution does
+            # neither, so the test passes the tags the UI would.
+            dg.execute_job(
+                job,
+                instance=instance,
+                tags={**tags, "dagster/is_resume_retry": "true"},
+                reexecution_options=dg.ReexecutionOptions.from_failure(first.run_id, instance),
+            ) as retry,
+        ):
+            assert retry.success
+            assert _materialized(instance) == {entity: {"alpha", "beta"} for entity in ENTITIES}
+            retry_run_id = retry.run_id
+    with engine.connect() as connection:
+        retried = connection.execute(
+            sa.select(payment_sync_sessions.c.workspace_id, payment_sync_sessions.c.status).where(
+                payment_sync_sessions.c.dagster_run_id == retry_run_id
+            )
+        ).all()
+    assert sorted(retried) == [("beta", "completed")] * len(ENTITIES)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_checks_run_on_their_own_from_the_tables(database_url, engine, vault, stripe_workspace):
+    stripe_workspace("alpha", customers=10, seed=0)
+    stripe_workspace("beta", customers=10, seed=1)
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(WORKSPACE_PARTITIONS_NAME, ["alpha", "beta"])
+        assert _sync(instance, database_url, vault, "alpha", "beta").success
+        customers = CANONICAL_TABLES["customers"]
+        with engine.begin() as connection:
+            connection.execute(
+                sa.update(customers)
+                .where(customers.c.workspace_id == "beta")
+                .values(deleted_at=sa.func.now())
+            )
+        checks_only = dg.AssetSelection.checks(stripe_integrity_checks)
+        result = _sync(instance, database_url, vault, "alpha", "beta", selection=checks_only)
+        assert result.success
+        # Checking synced nothing.
+        assert len(instance.get_runs()) == 2
+    by_key = {
+        (e.asset_key.path[-1], e.check_name, e.partition): e
+        for e in result.get_asset_check_evaluations()
+    }
+    assert len(by_key) == 26
+    row_count = "row_count_matches_listing"
+    assert by_key[("customers", row_count, "alpha")].passed
+    failed = by_key[("customers", row_count, "beta")]
+    assert not failed.passed
+    assert failed.metadata["live_rows"].value == 0
+    assert failed.severity == dg.AssetCheckSeverity.ERROR
+    assert [key for key, e in by_key.items() if not e.passed] == [("customers", row_count, "beta")]
 
 
 def test_reference_check_fails_and_blocks_downstream(database_url, engine, vault, stripe_workspace):
     stripe_workspace("alpha", customers=20, seed=0)
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(WORKSPACE_PARTITIONS_NAME, ["alpha"])
+        products_and_prices = dg.AssetSelection.assets(
+            stripe_asset_key("products"), stripe_asset_key("prices")
+        ).without_checks()
+        assert _sync(
+            instance, database_url, vault, "alpha", "alpha", selection=products_and_prices
+        ).success
         # Subscriptions synced while their customers are absent: references cannot resolve.
-        selection = [a for a in stripe_assets if a.key.path[-1] in ("products", "prices")]
-        dg.materialize(
-            selection, instance=instance, resources=_resources(database_url, vault),
-            partition_key="alpha",
-        )  # fmt: skip
-        subscriptions = next(a for a in stripe_assets if a.key.path[-1] == "subscriptions")
-        result = dg.materialize(
-            [subscriptions, *selection],
-            selection=[subscriptions.key],
-            instance=instance,
-            resources=_resources(database_url, vault),
-            partition_key="alpha",
-            raise_on_error=False,
+        subscriptions = dg.AssetSelection.assets(stripe_asset_key("subscriptions"))
+        result = _sync(
+            instance,
+            database_url,
+            vault,
+            "alpha",
+            "alpha",
+            selection=subscriptions.without_checks(),
         )
+    assert not result.success
     failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
     assert [e.check_name for e in failed] == ["references_resolve"]
     assert failed[0].metadata["dangling_customer_external_id"].value > 0
+    assert failed[0].partition == "alpha"
 
 
 def test_partition_sensor_follows_configured_workspaces(
@@ -154,12 +291,21 @@ def test_partition_sensor_follows_configured_workspaces(
         assert adds.partition_keys == ["alpha", "beta"]
         assert isinstance(deletes, dg.DeleteDynamicPartitionsRequest)
         assert deletes.partition_keys == ["stale"]
-        (run_request,) = result.run_requests
-        assert run_request.partition_key_range == dg.PartitionKeyRange("alpha", "beta")
+        assert [r.partition_key for r in result.run_requests] == ["alpha", "beta"]
 
+        # Partitions registered by `paysync workspace add`, not by the sensor: the initial
+        # syncs are still requested, under the same run keys (Dagster launches a key once).
         instance.delete_dynamic_partition(WORKSPACE_PARTITIONS_NAME, "stale")
         instance.add_dynamic_partitions(WORKSPACE_PARTITIONS_NAME, ["alpha", "beta"])
-        assert isinstance(workspace_partitions_sensor(context), dg.SkipReason)
+        again = workspace_partitions_sensor(context)
+        assert again.dynamic_partitions_requests == []
+        assert [r.run_key for r in again.run_requests] == [r.run_key for r in result.run_requests]
+
+        # Once a workspace has synced, it is not requested again.
+        assert _sync(instance, database_url, vault, "alpha", "alpha").success
+        assert [r.partition_key for r in workspace_partitions_sensor(context).run_requests] == [
+            "beta"
+        ]
 
         remove_workspace(engine, "beta")
         result = workspace_partitions_sensor(context)
@@ -185,6 +331,7 @@ def test_definitions_load_with_the_contracted_keys():
         keys = {
             key.to_user_string() for key in code_location.resolve_asset_graph().get_all_asset_keys()
         }
+        stripe_sync = code_location.resolve_job_def("stripe_sync")
     entities = ("customers", "products", "prices", "subscriptions", "invoices")
     # Other domains (webhooks, M-Pesa, ...) add their own keys; the Stripe ones are fixed.
     assert {key for key in keys if key.startswith("stripe/")} == {
@@ -197,3 +344,9 @@ def test_definitions_load_with_the_contracted_keys():
     assert {"workspace_partitions_sensor", "mpesa_drift_sensor", "webhook_backlog_sensor"} <= {
         s.name for s in code_location.sensors
     }
+    assert stripe_sync.partitions_def is not None
+    assert stripe_sync.partitions_def.name == WORKSPACE_PARTITIONS_NAME
+    customers_spec = stripe_entities.specs_by_key[stripe_asset_key("customers")]
+    assert customers_spec.metadata["dagster/table_name"] == "customers"
+    columns = {c.name for c in customers_spec.metadata["dagster/column_schema"].schema.columns}
+    assert {"workspace_id", "external_id", "email", "raw", "deleted_at"} <= columns

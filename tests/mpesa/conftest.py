@@ -20,8 +20,8 @@ from paysync_dagster.serving import server_in_thread, uvicorn_server
 from paysync_dagster.settings import Settings
 from paysync_dagster.store.database import create_engine, upgrade
 from paysync_dagster.store.vault import KeyRing, Vault
-from tests.conftest import BACKENDS, POSTGRES_URL, _postgres_schema_url
 from tests.mpesa.helpers import install_fault_trigger
+from tests.support import BACKENDS, POSTGRES_URL, postgres_schema_url
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -35,7 +35,7 @@ def shared_database(request: pytest.FixtureRequest, tmp_path_factory) -> Iterato
         admin = create_engine(POSTGRES_URL)
         with admin.begin() as connection:
             connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        url = _postgres_schema_url(schema)
+        url = postgres_schema_url(schema)
     engine = create_engine(url)
     upgrade(engine)
     install_fault_trigger(engine)

@@ -7,7 +7,11 @@ import time
 
 import pytest
 
-from paysync_dagster.providers.errors import ProviderAuthError, ProviderUnavailableError
+from paysync_dagster.providers.errors import (
+    ProviderAuthError,
+    ProviderUnavailableError,
+    ProviderUnreachableError,
+)
 from paysync_dagster.providers.rate_budget import RateBudget
 from paysync_dagster.providers.stripe.client import StripeApi, default_requests_per_second
 from paysync_dagster.sandbox.stripe import StripeDataset
@@ -132,3 +136,26 @@ def test_list_pages_decode_to_the_same_objects_the_sandbox_serves(stripe_sandbox
     assert objects == [
         dataset.get("subscriptions", i) for i in range(dataset.count("subscriptions"))
     ]
+
+
+def _closed_port_url() -> str:
+    """A base URL on 127.0.0.1 with nothing listening: a sandbox that was stopped."""
+    from paysync_dagster.sandbox.stripe import StripeSandboxSettings, running_sandbox
+
+    with running_sandbox(StripeSandboxSettings(customers=1)) as url:
+        return url
+
+
+def test_an_api_base_that_never_answers_fails_fast_naming_the_url_and_the_fix():
+    url = _closed_port_url()
+    slept: list[float] = []
+    api = StripeApi(f"sk_test_{secrets.token_hex(8)}", api_base=url, sleep=slept.append)
+    with pytest.raises(ProviderUnreachableError) as raised:
+        next(api.list_pages("customers"))
+    api.close()
+    message = str(raised.value)
+    assert url in message
+    assert "paysync dev" in message
+    # Two short retries, not the eight long ones an outage of a reachable base gets.
+    assert len(slept) == 2
+    assert "sk_test_" not in message

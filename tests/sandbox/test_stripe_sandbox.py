@@ -18,9 +18,10 @@ from paysync_dagster.sandbox.stripe import (
 )
 from paysync_dagster.sandbox.stripe.ids import IdCodec
 from paysync_dagster.sandbox.stripe.params import ListQuery
+from paysync_dagster.sandbox.stripe.settings import DEFAULT_API_KEY
 from paysync_dagster.sandbox.stripe.timeline import Timeline
 
-KEY = "sk_test_sandbox"
+KEY = DEFAULT_API_KEY
 CUSTOMERS = 120
 SEED = 7
 ENTITIES = ("customers", "products", "prices", "subscriptions", "invoices")

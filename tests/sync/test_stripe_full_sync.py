@@ -9,7 +9,8 @@ import sqlalchemy as sa
 import stripe
 
 from paysync_dagster.providers.errors import ProviderAuthError
-from paysync_dagster.providers.stripe.client import STRIPE_ENTITIES, Page
+from paysync_dagster.providers.stripe.client import Page
+from paysync_dagster.providers.stripe.entities import ENTITIES as STRIPE_ENTITIES
 from paysync_dagster.providers.stripe.mapping import MAPPERS
 from paysync_dagster.sandbox.stripe import StripeDataset
 from paysync_dagster.store import sessions

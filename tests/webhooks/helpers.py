@@ -14,7 +14,7 @@ from paysync_dagster.store.tables import customers, webhook_inbox
 from paysync_dagster.store.vault import Vault
 from paysync_dagster.store.workspaces import add_workspace
 from paysync_dagster.webhooks.signature import sign_header
-from tests.conftest import fake_api_key
+from tests.support import fake_api_key
 
 
 def fake_webhook_secret() -> str:

@@ -110,7 +110,7 @@ def test_backlog_job_applies_events_and_checks_report_dead_letters_then_replay_j
     assert dead.metadata["dead_letters"].value == 1
     [(dead_id, error)] = dead.metadata["events"].value.items()
     assert dead_id == "outage/evt_down"
-    assert "ProviderUnavailableError" in error
+    assert "ProviderUnreachableError" in error
     assert customer_row(engine, "acme", "cus_1") is not None
 
     add_workspace(

@@ -9,7 +9,7 @@ from paysync_dagster.store.workspaces import add_workspace, set_webhook_refetch
 from paysync_dagster.webhooks.processor import Processor
 from paysync_dagster.webhooks.refetch import StripeObjectFetcher
 from paysync_dagster.webhooks.worker import worker_pool
-from tests.conftest import fake_api_key
+from tests.support import fake_api_key
 from tests.webhooks.helpers import customer_row, fake_webhook_secret, inbox_rows, wait_for
 
 

@@ -166,7 +166,7 @@ def test_dead_letter_after_n_attempts_then_replay_succeeds(
     assert (result.claimed, result.dead, result.retried) == (3, 1, 2)
     [event] = inbox_rows(engine)
     assert (event.status, event.attempts) == ("dead", 3)
-    assert "ProviderUnavailableError" in event.last_error
+    assert "ProviderUnreachableError" in event.last_error
     assert customer_row(engine, "acme", customer["id"]) is None
 
     add_workspace(

@@ -1,8 +1,11 @@
 """Stripe entities mirrored per workspace: customers, products, prices, subscriptions, invoices.
 
-One asset per entity, partitioned by workspace. A run may carry many workspaces (backfills
-batch partitions into a single run) and syncs them concurrently, each within its own Stripe
-rate budget; every workspace gets its own sync session and its own materialization metadata.
+One asset per entity, partitioned by workspace, all computed by one step: a run may carry
+many workspaces (a backfill batches them into a single run), and each workspace syncs its
+entities in lineage order on its own thread, within its own Stripe rate budget. Every
+(workspace, entity) is recorded as materialized, with its checks, the moment its data is
+committed, so one workspace's failure never changes another workspace's status, and the
+downstream entities of every healthy workspace still sync in the same run.
 """
 
 import threading
@@ -13,25 +16,20 @@ from collections.abc import Iterator
 
 import dagster as dg
 
+from paysync_dagster.defs.catalog import row_count, table_metadata
 from paysync_dagster.defs.resources import DatabaseResource, StripeSyncResource, VaultResource
-from paysync_dagster.defs.stripe import checks as stripe_checks
+from paysync_dagster.defs.stripe.checks import check_evaluations
+from paysync_dagster.defs.stripe.keys import STRIPE_GROUP, stripe_asset_key
+from paysync_dagster.defs.workspaces.attempts import materialized_in_earlier_attempts
 from paysync_dagster.defs.workspaces.partitions import workspace_partitions
-from paysync_dagster.redaction import describe_error
+from paysync_dagster.providers.stripe.entities import LINEAGE as STRIPE_LINEAGE
+from paysync_dagster.store.tables import CANONICAL_TABLES
 from paysync_dagster.sync.full_sync import EntitySyncResult
-from paysync_dagster.sync.stripe_sync import PROVIDER, sync_stripe_entity_for_workspaces
+from paysync_dagster.sync.stripe_sync import sync_stripe_workspaces
+from paysync_dagster.sync.workspace_runs import EntityOutcome, OutcomeStatus
 
-STRIPE_GROUP = "stripe"
 STRIPE_POOL = "stripe"
 PROGRESS_LOG_INTERVAL_SECONDS = 2.0
-
-# Upstream entities each entity's rows reference: the lineage the reference checks verify.
-STRIPE_LINEAGE: dict[str, tuple[str, ...]] = {
-    "customers": (),
-    "products": (),
-    "prices": ("products",),
-    "subscriptions": ("customers", "prices"),
-    "invoices": ("customers", "subscriptions"),
-}
 
 DESCRIPTIONS = {
     "customers": "Every Stripe customer of the workspace: who is billed.",
@@ -40,6 +38,19 @@ DESCRIPTIONS = {
     "subscriptions": "Recurring agreements between customers and prices: the revenue base.",
     "invoices": "Bills issued to customers, with amounts due and paid.",
 }
+
+
+def _spec(entity_type: str) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        stripe_asset_key(entity_type),
+        deps=[stripe_asset_key(upstream) for upstream in STRIPE_LINEAGE[entity_type]],
+        description=DESCRIPTIONS[entity_type],
+        group_name=STRIPE_GROUP,
+        kinds={"stripe", "sql"},
+        metadata=table_metadata(CANONICAL_TABLES[entity_type]),
+        # Materializations are recorded per workspace as they commit, not as step outputs.
+        skippable=True,
+    )
 
 
 def _result_metadata(result: EntitySyncResult) -> dict[str, dg.MetadataValue]:
@@ -66,11 +77,10 @@ class _RunProgressLog:
     workspaces syncing on their threads: a run of 200 workspaces logs a handful of lines,
     not hundreds (each log line is an event the Dagster instance stores)."""
 
-    def __init__(self, log: dg.DagsterLogManager, entity_type: str, workspaces: int) -> None:
+    def __init__(self, log: dg.DagsterLogManager, workspaces: int) -> None:
         self._log = log
-        self._entity_type = entity_type
         self._workspaces = workspaces
-        self._latest: dict[str, EntitySyncResult] = {}
+        self._latest: dict[tuple[str, str], EntitySyncResult] = {}
         self._started = time.monotonic()
         self._last_logged = self._started
         self._lock = threading.Lock()
@@ -78,101 +88,133 @@ class _RunProgressLog:
     def __call__(self, result: EntitySyncResult) -> None:
         now = time.monotonic()
         with self._lock:
-            self._latest[result.workspace_id] = result
+            self._latest[(result.workspace_id, result.entity_type)] = result
             if now - self._last_logged < PROGRESS_LOG_INTERVAL_SECONDS:
                 return
             self._last_logged = now
             listed = sum(r.listed for r in self._latest.values())
             retries = sum(r.retries for r in self._latest.values())
             failed = sum(r.failed for r in self._latest.values())
-            syncing = len(self._latest)
+            syncing = len({workspace for workspace, _ in self._latest})
         self._log.info(
-            f"{self._entity_type}: {listed:,} listed so far across {syncing} of"
-            f" {self._workspaces} workspace(s) ({failed} failed records, {retries} retries,"
+            f"{listed:,} objects listed so far across {syncing} of {self._workspaces}"
+            f" workspace(s) ({failed} failed records, {retries} retries,"
             f" {listed / (now - self._started):,.0f} objects/s)"
         )
 
 
-def _summary(entity_type: str, results: dict[str, EntitySyncResult], seconds: float) -> str:
-    statuses = ", ".join(
-        f"{count} {status}"
-        for status, count in sorted(Counter(r.status for r in results.values()).items())
+def _outcome_events(
+    outcome: EntityOutcome,
+) -> Iterator[dg.AssetMaterialization | dg.AssetCheckEvaluation]:
+    """A synced workspace's materialization of one entity, then its check evaluations."""
+    if outcome.result is None or outcome.live_rows is None:
+        raise ValueError(f"{outcome.workspace_id}/{outcome.entity_type} has no sync result")
+    key = stripe_asset_key(outcome.entity_type)
+    yield dg.AssetMaterialization(
+        asset_key=key,
+        partition=outcome.workspace_id,
+        metadata={**_result_metadata(outcome.result), **row_count(outcome.live_rows)},
     )
-    listed = sum(r.listed for r in results.values())
+    yield from check_evaluations(key, outcome.workspace_id, outcome.checks)
+
+
+def _summary(outcomes: list[EntityOutcome], seconds: float) -> str:
+    statuses = Counter(outcome.status.value for outcome in outcomes)
+    synced = [o.result for o in outcomes if o.result is not None]
     return (
-        f"{entity_type}: {len(results)} workspace(s) synced ({statuses}):"
-        f" {listed:,} listed, {sum(r.inserted for r in results.values()):,} inserted,"
-        f" {sum(r.updated for r in results.values()):,} updated,"
-        f" {sum(r.deleted for r in results.values()):,} deleted in {seconds:.1f}s;"
-        " per-workspace figures are in each partition's materialization metadata"
+        f"{len({o.workspace_id for o in outcomes})} workspace(s),"
+        f" {len(outcomes)} entity sync(s): "
+        + ", ".join(f"{count} {status}" for status, count in sorted(statuses.items()))
+        + f"; {sum(r.listed for r in synced):,} listed,"
+        f" {sum(r.inserted for r in synced):,} inserted,"
+        f" {sum(r.updated for r in synced):,} updated,"
+        f" {sum(r.deleted for r in synced):,} deleted in {seconds:.1f}s"
     )
 
 
-def build_stripe_asset(entity_type: str) -> dg.AssetsDefinition:
-    """The asset that fully syncs one Stripe entity for the run's workspaces."""
-    key = dg.AssetKey([STRIPE_GROUP, entity_type])
+def failure_description(unfinished: list[EntityOutcome], workspaces: int) -> str:
+    """Why the step fails: how many workspaces did not finish, and the first one's reason."""
+    failed_workspaces = sorted({o.workspace_id for o in unfinished})
+    first = next(o for o in unfinished if o.workspace_id == failed_workspaces[0])
+    others = workspaces - len(failed_workspaces)
+    tail = (
+        f"; the other {others} workspace(s) synced and are recorded as materialized"
+        if others
+        else ""
+    )
+    return (
+        f"Stripe sync did not finish for {len(failed_workspaces)} of {workspaces} workspace(s)"
+        f" ({', '.join(failed_workspaces[:10])}). First: {first.workspace_id}"
+        f" {first.entity_type} {first.status.value}: {first.reason}{tail}"
+    )
 
-    @dg.asset(
-        key=key,
-        deps=[dg.AssetKey([STRIPE_GROUP, upstream]) for upstream in STRIPE_LINEAGE[entity_type]],
+
+with warnings.catch_warnings():
+    # Batching partitions into one run needs `backfill_policy`, still marked beta in Dagster;
+    # its warning would otherwise print wherever the code location loads.
+    warnings.filterwarnings("ignore", category=dg.BetaWarning)
+
+    @dg.multi_asset(
+        name="stripe_entities",
+        specs=[_spec(entity_type) for entity_type in STRIPE_LINEAGE],
         partitions_def=workspace_partitions,
+        can_subset=True,
         backfill_policy=dg.BackfillPolicy.single_run(),
         pool=STRIPE_POOL,
-        group_name=STRIPE_GROUP,
-        kinds={"stripe", "sql"},
-        description=DESCRIPTIONS[entity_type],
-        check_specs=stripe_checks.check_specs(key, entity_type),
-        metadata={"table": dg.MetadataValue.text(entity_type)},
+        description="Full sync of the selected Stripe entities for the run's workspaces.",
     )
-    def stripe_entity(
+    def stripe_entities(
         context: dg.AssetExecutionContext,
         database: DatabaseResource,
         vault: VaultResource,
         stripe_sync: StripeSyncResource,
-    ) -> Iterator[dg.AssetMaterialization | dg.MaterializeResult]:
+    ) -> Iterator[dg.AssetMaterialization | dg.AssetCheckEvaluation]:
+        """Sync the selected entities for every workspace of the run, each isolated."""
         workspace_ids = list(context.partition_keys)
-        engine = database.get_engine()
-        context.log.info(f"syncing Stripe {entity_type} for {len(workspace_ids)} workspace(s)")
+        selected = context.selected_asset_keys
+        entity_types = [entity for entity in STRIPE_LINEAGE if stripe_asset_key(entity) in selected]
+        done = {
+            (workspace, key.path[-1])
+            for workspace, key in materialized_in_earlier_attempts(
+                context, map(stripe_asset_key, entity_types)
+            )
+        }
+        context.log.info(
+            f"syncing Stripe {', '.join(entity_types)} for {len(workspace_ids)} workspace(s)"
+            + (f"; {len(done)} already materialized by an earlier attempt" if done else "")
+        )
         started = time.monotonic()
-        outcomes = sync_stripe_entity_for_workspaces(
-            engine,
+        outcomes: list[EntityOutcome] = []
+        for outcome in sync_stripe_workspaces(
+            database.get_engine(),
             vault.get_vault(),
             workspace_ids,
-            entity_type=entity_type,
+            entity_types=entity_types,
+            lineage=STRIPE_LINEAGE,
             options=stripe_sync.options(),
             dagster_run_id=context.run.run_id,
-            on_progress=_RunProgressLog(context.log, entity_type, len(workspace_ids)),
-        )
-        results = {ws: r for ws, r in outcomes.items() if isinstance(r, EntitySyncResult)}
-        context.log.info(_summary(entity_type, results, time.monotonic() - started))
-        failures = {ws: e for ws, e in outcomes.items() if not isinstance(e, EntitySyncResult)}
-        if failures:
-            # A failed step marks every workspace of the run failed, yet the ones that synced
-            # committed their data: record them as materialized first, so that only the failed
-            # workspaces show as failed (and a backfill's retry re-runs only those).
-            for workspace_id, result in results.items():
-                yield dg.AssetMaterialization(
-                    asset_key=key, partition=workspace_id, metadata=_result_metadata(result)
+            already_done=done,
+            on_progress=_RunProgressLog(context.log, len(workspace_ids)),
+        ):
+            outcomes.append(outcome)
+            if outcome.status is OutcomeStatus.SYNCED:
+                yield from _outcome_events(outcome)
+            elif outcome.status is not OutcomeStatus.ALREADY_DONE:
+                context.log.warning(
+                    f"{outcome.workspace_id}: stripe/{outcome.entity_type}"
+                    f" {outcome.status.value}: {outcome.reason}"
                 )
+        context.log.info(_summary(outcomes, time.monotonic() - started))
+        unfinished = [
+            o for o in outcomes if o.status in (OutcomeStatus.FAILED, OutcomeStatus.SKIPPED)
+        ]
+        if unfinished:
+            description = failure_description(unfinished, len(workspace_ids))
+            context.log.error(description)
             raise dg.Failure(
-                description=(
-                    f"Stripe {entity_type} sync failed for {len(failures)} of"
-                    f" {len(workspace_ids)} workspace(s); the others completed, kept their data"
-                    " and are recorded as materialized"
-                ),
-                metadata={ws: describe_error(error) for ws, error in sorted(failures.items())},
+                description=description,
+                metadata={
+                    f"{o.workspace_id}/{o.entity_type}": f"{o.status.value}: {o.reason}"
+                    for o in unfinished
+                },
             )
-        for workspace_id, result in results.items():
-            context.add_asset_metadata(_result_metadata(result), partition_key=workspace_id)
-        with engine.connect() as connection:
-            check_results = stripe_checks.evaluate(connection, entity_type, PROVIDER, results)
-        yield dg.MaterializeResult(check_results=check_results)
-
-    return stripe_entity
-
-
-# Batching partitions into one run needs `backfill_policy`, still marked beta in Dagster; its
-# warning would otherwise print wherever the code location loads.
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", category=dg.BetaWarning)
-    stripe_assets = [build_stripe_asset(entity_type) for entity_type in STRIPE_LINEAGE]

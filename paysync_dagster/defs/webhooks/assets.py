@@ -15,8 +15,8 @@ from paysync_dagster.defs.resources import (
     VaultResource,
     WebhookProcessingResource,
 )
-from paysync_dagster.defs.stripe.assets import STRIPE_LINEAGE
 from paysync_dagster.defs.workspaces.partitions import workspace_partitions
+from paysync_dagster.providers.stripe.entities import LINEAGE as STRIPE_LINEAGE
 from paysync_dagster.store.workspaces import load_credentials
 from paysync_dagster.sync.stripe_sync import PROVIDER, open_stripe_api, sync_stripe_entity
 from paysync_dagster.webhooks import inbox

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import orjson
 import stripe
@@ -25,10 +25,11 @@ from paysync_dagster.providers.errors import (
     ProviderAuthError,
     ProviderError,
     ProviderUnavailableError,
+    ProviderUnreachableError,
 )
 from paysync_dagster.providers.rate_budget import RateBudget
+from paysync_dagster.providers.stripe.entities import ENTITIES, is_test_key
 
-STRIPE_ENTITIES = ("customers", "products", "prices", "subscriptions", "invoices")
 PAGE_SIZE = 100
 TEST_MODE_REQUESTS_PER_SECOND = 25.0
 LIVE_MODE_REQUESTS_PER_SECOND = 100.0
@@ -37,6 +38,10 @@ LIST_FILTERS: dict[str, dict[str, str]] = {"subscriptions": {"status": "all"}}
 # A Retry-After longer than this is treated as an outage rather than waited out.
 MAX_RETRY_AFTER_SECONDS = 60.0
 DEFAULT_API_BASE = "https://api.stripe.com"
+# Connection failures tolerated before the API base has ever answered: beyond these it is
+# taken to be misconfigured or down, and the sync fails in about a second instead of retrying
+# for half a minute as it would for an outage of a base that was reachable.
+UNREACHABLE_RETRIES = 2
 _CURSOR_PARAMS = ("starting_after", "ending_before")
 _OBJECT_ID = re.compile(r"[A-Za-z0-9_]{1,255}")
 
@@ -58,7 +63,20 @@ class Page:
 
 def default_requests_per_second(api_key: str) -> float:
     """Stripe's documented per-account limits: 25 req/s in test mode, 100 in live mode."""
-    return TEST_MODE_REQUESTS_PER_SECOND if "_test_" in api_key else LIVE_MODE_REQUESTS_PER_SECOND
+    return TEST_MODE_REQUESTS_PER_SECOND if is_test_key(api_key) else LIVE_MODE_REQUESTS_PER_SECOND
+
+
+def unreachable_message(api_base: str) -> str:
+    """What to say when `api_base` never answers: the URL and the command that fixes it."""
+    host = urlsplit(api_base).hostname or ""
+    if host in ("127.0.0.1", "localhost", "::1"):
+        advice = (
+            "it is a local sandbox: start it with `paysync dev` (it starts the sandboxes of"
+            " every workspace that points at one)"
+        )
+    else:
+        advice = "check the URL, or fix it with `paysync workspace add ID --replace --api-base URL`"
+    return f"cannot connect to the Stripe API at {api_base}; {advice}"
 
 
 def _retry_after_seconds(headers: Mapping[str, str]) -> float | None:
@@ -75,6 +93,7 @@ class _RetryableFailure:
 
     description: str
     retry_after: float | None
+    connection_failed: bool = False
 
 
 def _error_fields(content: bytes) -> tuple[str | None, str | None]:
@@ -138,6 +157,8 @@ class StripeApi:
         self._backoff_base = backoff_base_seconds
         self._backoff_cap = backoff_cap_seconds
         self._sleep = sleep
+        # Whether the API base has ever answered; until it has, connection errors fail fast.
+        self._reached = False
 
     def _backoff(self, attempt: int, failure: _RetryableFailure) -> float:
         if failure.retry_after is not None and failure.retry_after > MAX_RETRY_AFTER_SECONDS:
@@ -153,7 +174,8 @@ class StripeApi:
         try:
             content, status, headers = self._http.request("get", url, self._headers)
         except stripe.APIConnectionError as error:
-            return _RetryableFailure(f"connection error: {type(error).__name__}", None)
+            return _RetryableFailure(f"connection error: {type(error).__name__}", None, True)
+        self._reached = True
         if status == 200:
             return orjson.loads(content)
         if status in (401, 403):
@@ -176,7 +198,10 @@ class StripeApi:
             self._budget.acquire()
             outcome = attempt_once()
             if not isinstance(outcome, _RetryableFailure):
+                self._reached = True
                 return outcome, attempt + 1, attempt
+            if outcome.connection_failed and not self._reached and attempt >= UNREACHABLE_RETRIES:
+                raise ProviderUnreachableError(unreachable_message(self._api_base))
             if attempt == self._max_retries:
                 raise ProviderUnavailableError(
                     f"{what} still failing after {attempt} retries ({outcome.description})"
@@ -202,7 +227,9 @@ class StripeApi:
             raise ProviderError(
                 f"Stripe refused GET {path} (HTTP {error.http_status}, {error.code})"
             ) from None
-        except (stripe.RateLimitError, stripe.APIError, stripe.APIConnectionError) as error:
+        except stripe.APIConnectionError as error:
+            return _RetryableFailure(f"connection error: {type(error).__name__}", None, True)
+        except (stripe.RateLimitError, stripe.APIError) as error:
             return _RetryableFailure(
                 f"{type(error).__name__}, HTTP {error.http_status}",
                 _retry_after_seconds(error.headers or {}),
@@ -211,7 +238,7 @@ class StripeApi:
     def retrieve(self, entity: str, object_id: str) -> dict[str, Any] | None:
         """The current state of one object through `StripeClient`, or None if Stripe has no
         such object (e.g. it was deleted). Budgeted and retried like every other call."""
-        if entity not in STRIPE_ENTITIES:
+        if entity not in ENTITIES:
             raise ValueError(f"unknown Stripe entity {entity!r}")
         if not _OBJECT_ID.fullmatch(object_id):
             raise ValueError(f"malformed Stripe object id {object_id[:80]!r}")
@@ -226,7 +253,7 @@ class StripeApi:
 
         `starting_after` resumes a listing after an object id from an earlier page.
         """
-        if entity not in STRIPE_ENTITIES and entity != "events":
+        if entity not in ENTITIES and entity != "events":
             raise ValueError(f"unknown Stripe entity {entity!r}")
         path = f"/v1/{entity}"
         cursor = starting_after

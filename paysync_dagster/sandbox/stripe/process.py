@@ -37,8 +37,8 @@ def serve(settings: StripeSandboxSettings, host: str = "127.0.0.1", port: int = 
 
 
 @contextmanager
-def _in_thread(settings: StripeSandboxSettings) -> Iterator[str]:
-    with server_in_thread(_server(settings), "stripe sandbox") as base_url:
+def _in_thread(settings: StripeSandboxSettings, port: int = 0) -> Iterator[str]:
+    with server_in_thread(_server(settings), "stripe sandbox", port=port) as base_url:
         yield base_url
 
 
@@ -127,13 +127,18 @@ def _in_child(settings: StripeSandboxSettings) -> Iterator[str]:
 
 
 @contextmanager
-def running_sandbox(settings: StripeSandboxSettings, *, subprocess: bool = False) -> Iterator[str]:
-    """Run a sandbox on a free port for the duration of the block; yields its base URL.
+def running_sandbox(
+    settings: StripeSandboxSettings, *, subprocess: bool = False, port: int = 0
+) -> Iterator[str]:
+    """Run a sandbox for the duration of the block; yields its base URL.
 
-    By default the server runs in a thread of this process (cheap, for tests and the demo);
-    `subprocess=True` runs it in a child process so it has its own interpreter and core,
-    which is what benchmarks want.
+    By default the server runs in a thread of this process (cheap, for tests, the demo and
+    `paysync dev`), on `port` (0: a free one); `subprocess=True` runs it on a free port in a
+    child process with its own interpreter and core, which is what benchmarks want.
     """
-    runner = _in_child if subprocess else _in_thread
-    with runner(settings) as base_url:
-        yield base_url
+    if subprocess:
+        with _in_child(settings) as base_url:
+            yield base_url
+    else:
+        with _in_thread(settings, port) as base_url:
+            yield base_url

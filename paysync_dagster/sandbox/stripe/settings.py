@@ -2,6 +2,10 @@
 
 from dataclasses import dataclass, field
 
+# A test-mode key of the shape `paysync workspace add` accepts (at least 8 characters after
+# `sk_test_`), so the README's commands work with the sandbox's default.
+DEFAULT_API_KEY = "sk_test_paysyncsandbox"
+
 
 @dataclass(frozen=True)
 class StripeSandboxSettings:
@@ -14,7 +18,7 @@ class StripeSandboxSettings:
 
     customers: int = 1000
     seed: int = 0
-    api_key: str = "sk_test_sandbox"
+    api_key: str = DEFAULT_API_KEY
     rate_limit: float | None = None
     fail_rate: float = 0.0
     latency_ms: int = 0
