@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint format bench bench-mpesa dagster-ui clean
+.PHONY: install demo dev test lint format bench bench-mpesa clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,9 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/paysync demo
+
+dev: $(STAMP)
+	$(BIN)/paysync dev
 
 test: $(STAMP)
 	$(BIN)/ruff check .
@@ -37,9 +40,6 @@ bench: $(STAMP)
 
 bench-mpesa: $(STAMP)
 	$(BIN)/python benchmarks/mpesa_drift.py
-
-dagster-ui: $(STAMP)
-	DAGSTER_HOME=$(CURDIR)/.paysync/dagster $(BIN)/dagster dev -m paysync_dagster.definitions
 
 clean:
 	rm -rf .paysync

@@ -8,6 +8,7 @@ from paysync_dagster.cli.bars import bars
 from paysync_dagster.cli.context import CliContext
 from paysync_dagster.cli.db import db
 from paysync_dagster.cli.demo import demo
+from paysync_dagster.cli.dev import dev
 from paysync_dagster.cli.keys import keys
 from paysync_dagster.cli.mpesa import mpesa
 from paysync_dagster.cli.sandbox import sandbox
@@ -27,7 +28,7 @@ def main(ctx: click.Context) -> None:
     ctx.obj = CliContext()
 
 
-for command in (db, workspace, keys, serve, sandbox, demo, webhooks, bars, mpesa):
+for command in (db, workspace, keys, serve, sandbox, demo, dev, webhooks, bars, mpesa):
     main.add_command(command)
 
 __all__ = ["main"]

@@ -16,6 +16,7 @@ from paysync_dagster.defs.workspaces.partitions import (
     WORKSPACE_PARTITIONS_NAME,
     partition_range_tags,
 )
+from paysync_dagster.defs.workspaces.runs import schedule_default_status
 from paysync_dagster.defs.workspaces.sensors import workspace_partitions_sensor
 from paysync_dagster.providers.stripe.entities import ENTITIES
 from paysync_dagster.sandbox.stripe import StripeDataset, StripeSandboxSettings, running_sandbox
@@ -350,3 +351,12 @@ def test_definitions_load_with_the_contracted_keys():
     assert customers_spec.metadata["dagster/table_name"] == "customers"
     columns = {c.name for c in customers_spec.metadata["dagster/column_schema"].schema.columns}
     assert {"workspace_id", "external_id", "email", "raw", "deleted_at"} <= columns
+
+
+@pytest.mark.parametrize(
+    ("environment", "expected"),
+    [("production", dg.DefaultScheduleStatus.RUNNING), ("", dg.DefaultScheduleStatus.STOPPED)],
+)
+def test_schedules_run_by_default_in_production_only(monkeypatch, environment, expected):
+    monkeypatch.setenv("PAYSYNC_ENV", environment)
+    assert schedule_default_status() is expected

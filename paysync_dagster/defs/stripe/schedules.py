@@ -5,7 +5,7 @@ import os
 import dagster as dg
 
 from paysync_dagster.defs.stripe.jobs import stripe_sync_job
-from paysync_dagster.defs.workspaces.runs import all_workspaces_run
+from paysync_dagster.defs.workspaces.runs import all_workspaces_run, schedule_default_status
 
 DEFAULT_STRIPE_SYNC_CRON = "0 */6 * * *"
 
@@ -14,6 +14,7 @@ DEFAULT_STRIPE_SYNC_CRON = "0 */6 * * *"
     job=stripe_sync_job,
     cron_schedule=os.environ.get("PAYSYNC_STRIPE_SYNC_CRON", DEFAULT_STRIPE_SYNC_CRON),
     execution_timezone="UTC",
+    default_status=schedule_default_status(),
     description=(
         "Full Stripe sync of all workspaces in one batched run; the cron is set by"
         " PAYSYNC_STRIPE_SYNC_CRON (default every six hours)."

@@ -1,4 +1,5 @@
-"""Run requests that cover every configured workspace in one batched run."""
+"""Run requests that cover every configured workspace in one batched run, and the default
+state of the schedules that request them."""
 
 import dagster as dg
 
@@ -6,6 +7,7 @@ from paysync_dagster.defs.workspaces.partitions import (
     WORKSPACE_PARTITIONS_NAME,
     partition_range_tags,
 )
+from paysync_dagster.settings import Settings
 
 
 def all_workspaces_run(
@@ -22,3 +24,12 @@ def all_workspaces_run(
             "paysync/trigger": trigger,
         },
     )
+
+
+def schedule_default_status() -> dg.DefaultScheduleStatus:
+    """Running in production (`PAYSYNC_ENV=production`), so a deployed paysync syncs on
+    schedule; stopped locally, where the UI's toggle (or `dagster schedule start NAME`)
+    turns a schedule on."""
+    if Settings.from_environment().production:
+        return dg.DefaultScheduleStatus.RUNNING
+    return dg.DefaultScheduleStatus.STOPPED

@@ -1,0 +1,233 @@
+"""`paysync dev`: the whole local stack in one command, stopped together with Ctrl-C.
+
+It starts, in order:
+1. the sandboxes of the workspaces whose API base is a local port, on those ports, with the
+   datasets `paysync demo` recorded (a default dataset otherwise) and each workspace's own key;
+   when the workspace has a webhook secret, the sandbox delivers signed webhooks to (2);
+2. `paysync serve` (webhooks, APIs and their workers);
+3. `dagster dev` (the webserver and the daemon, so sensors and schedules tick) on the same
+   `DAGSTER_HOME` the CLI and the demo use, loading the `paysync_dagster` code location.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+from rich.console import Console
+
+from paysync_dagster.dagster_instance import dagster_home
+from paysync_dagster.providers.stripe.entities import PROVIDER
+from paysync_dagster.sandbox.local import SandboxRecord, local_port, recorded_sandboxes
+from paysync_dagster.sandbox.stripe import StripeSandboxSettings, running_sandbox
+from paysync_dagster.serving import STOP_TIMEOUT_SECONDS
+from paysync_dagster.settings import Settings
+from paysync_dagster.store.database import create_engine, upgrade
+from paysync_dagster.store.vault import Vault
+from paysync_dagster.store.workspaces import list_workspaces, load_credentials
+
+# What a local workspace's sandbox serves when `paysync demo` recorded nothing for it.
+DEFAULT_SANDBOX = SandboxRecord(customers=1000, seed=0)
+# Loading the code location dominates `dagster dev`'s start: about 10 s on 2 cores.
+STARTUP_SECONDS = 120.0
+_POLL_SECONDS = 0.2
+CODE_LOCATION = "paysync_dagster"
+WORKSPACE_YAML = f"""# Written by `paysync dev`: the paysync code location, by its contracted name.
+load_from:
+  - python_module:
+      module_name: paysync_dagster.definitions
+      location_name: {CODE_LOCATION}
+"""
+
+
+class DevStackError(RuntimeError):
+    """A part of the local stack could not start; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class DevPorts:
+    """Where the stack listens."""
+
+    host: str = "127.0.0.1"
+    serve: int = 8000
+    dagster: int = 3000
+
+
+@dataclass(frozen=True)
+class SandboxPlan:
+    """One sandbox to start: the workspaces it serves, its port and its settings."""
+
+    workspace_ids: tuple[str, ...]
+    port: int
+    settings: StripeSandboxSettings
+
+
+def sandbox_plans(
+    engine: sa.Engine, vault: Vault, home: Path, serve_url: str
+) -> tuple[list[SandboxPlan], list[str]]:
+    """The sandboxes the local workspaces point at, and notes on those that cannot start.
+
+    Workspaces sharing a port share its sandbox, which accepts one key: a second workspace
+    with another key on the same port is reported instead of started.
+    """
+    records = recorded_sandboxes(home)
+    by_port: dict[int, SandboxPlan] = {}
+    notes: list[str] = []
+    for summary in list_workspaces(engine, provider=PROVIDER):
+        port = local_port(summary.api_base)
+        if port is None:
+            continue
+        credentials = load_credentials(
+            engine, vault, workspace_id=summary.workspace_id, provider=PROVIDER
+        )
+        existing = by_port.get(port)
+        if existing is not None:
+            if existing.settings.api_key == credentials.api_key:
+                by_port[port] = SandboxPlan(
+                    (*existing.workspace_ids, summary.workspace_id), port, existing.settings
+                )
+            else:
+                notes.append(
+                    f"{summary.workspace_id}: port {port} is already the sandbox of"
+                    f" {', '.join(existing.workspace_ids)} with another key; not started"
+                )
+            continue
+        record = records.get(summary.workspace_id, DEFAULT_SANDBOX)
+        webhooks = credentials.webhook_secret is not None
+        settings = StripeSandboxSettings(
+            customers=record.customers,
+            seed=record.seed,
+            api_key=credentials.api_key,
+            webhook_urls=(f"{serve_url}/webhooks/stripe/{summary.workspace_id}",)
+            if webhooks
+            else (),
+            webhook_secret=credentials.webhook_secret,
+        )
+        by_port[port] = SandboxPlan((summary.workspace_id,), port, settings)
+    return sorted(by_port.values(), key=lambda plan: plan.port), notes
+
+
+def _wait_for(url: str, child: subprocess.Popen[bytes], what: str) -> None:
+    """Poll `url` until it answers 2xx; fail when `child` exits or time runs out."""
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if child.poll() is not None:
+            raise DevStackError(f"{what} exited with code {child.returncode} while starting")
+        try:
+            if httpx.get(url, timeout=2.0).is_success:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(_POLL_SECONDS)
+    raise DevStackError(f"{what} did not answer at {url} within {STARTUP_SECONDS:.0f}s")
+
+
+@contextmanager
+def _child(command: list[str], env: dict[str, str], what: str) -> Iterator[subprocess.Popen]:
+    """A child process, stopped (terminate, then kill) when the block ends."""
+    # An argv list built from sys.executable and validated options; no shell.
+    child = subprocess.Popen(command, env=env)  # noqa: S603
+    try:
+        yield child
+    finally:
+        if child.poll() is None:
+            child.terminate()
+            try:
+                child.wait(STOP_TIMEOUT_SECONDS * 2)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    # Once: a supervisor that signals the whole process group delivers it twice, and the
+    # second must not cut the shutdown short.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+def run_dev_stack(settings: Settings, ports: DevPorts, console: Console) -> None:
+    """Start the stack, print its URLs, and keep it up until Ctrl-C (or until a child exits);
+    everything started here is stopped on the way out."""
+    # A SIGTERM (a supervisor, `timeout`, `kill`) stops the stack as cleanly as Ctrl-C does,
+    # instead of leaving its children running.
+    signal.signal(signal.SIGTERM, _interrupt)
+    engine = create_engine(settings.database_url)
+    upgrade(engine)
+    vault = Vault.from_environment(os.environ, home=settings.home)
+    home = dagster_home(settings.home)
+    (home / "workspace.yaml").write_text(WORKSPACE_YAML)
+    serve_url = f"http://{ports.host}:{ports.serve}"
+    dagster_url = f"http://{ports.host}:{ports.dagster}"
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "PAYSYNC_HOME": str(settings.home),
+        "PAYSYNC_DATABASE_URL": settings.database_url,
+        "PAYSYNC_DAGSTER_URL": dagster_url,
+    }
+    plans, notes = sandbox_plans(engine, vault, settings.home, serve_url)
+    engine.dispose()
+    for note in notes:
+        console.print(f"[yellow]note[/] {note}")
+
+    with ExitStack() as stack:
+        lines = []
+        for plan in plans:
+            try:
+                url = stack.enter_context(running_sandbox(plan.settings, port=plan.port))
+            except OSError as error:
+                console.print(
+                    f"[yellow]note[/] port {plan.port} of {', '.join(plan.workspace_ids)} is"
+                    f" busy ({error.strerror}); using whatever listens there"
+                )
+                continue
+            lines.append(
+                f"  sandbox {', '.join(plan.workspace_ids):<22} {url}"
+                f" ({plan.settings.customers} customers"
+                + (", webhooks to paysync serve)" if plan.settings.webhook_urls else ")")
+            )
+        python = sys.executable
+        serve = stack.enter_context(
+            _child(
+                [python, "-m", "paysync_dagster.cli", "serve", "--host", ports.host,
+                 "--port", str(ports.serve)],
+                env, "paysync serve",
+            )
+        )  # fmt: skip
+        dagster = stack.enter_context(
+            _child(
+                [python, "-m", "dagster", "dev", "-w", str(home / "workspace.yaml"),
+                 "-h", ports.host, "-p", str(ports.dagster)],
+                # `dagster dev` warns that `dg dev` supersedes it; `dg dev` needs the source
+                # checkout, which an installed paysync does not have.
+                {**env, "PYTHONWARNINGS": "ignore::FutureWarning"},
+                "dagster dev",
+            )
+        )  # fmt: skip
+        _wait_for(f"{serve_url}/healthz", serve, "paysync serve")
+        _wait_for(f"{dagster_url}/server_info", dagster, "dagster dev")
+        console.print("[bold]paysync dev[/]: the local stack is up")
+        console.print(f"  Dagster UI                     {dagster_url}")
+        console.print(f"  paysync serve                  {serve_url}  (webhooks, APIs, /readyz)")
+        for line in lines:
+            console.print(line)
+        console.print(f"  DAGSTER_HOME={home}")
+        console.print("Press Ctrl-C to stop everything.", highlight=False)
+        try:
+            while serve.poll() is None and dagster.poll() is None:
+                time.sleep(_POLL_SECONDS)
+        except KeyboardInterrupt:
+            console.print("stopping the local stack…")
+            return
+        stopped = "paysync serve" if serve.poll() is not None else "dagster dev"
+        raise DevStackError(f"{stopped} exited; the rest of the stack was stopped")

@@ -1,0 +1,118 @@
+"""`paysync dev` as a user runs it: a real child process bringing up the sandbox of a local
+workspace on its recorded port, `paysync serve` and `dagster dev`, all stopped by Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import stripe
+
+from paysync_dagster.sandbox.local import SandboxRecord, record_sandbox
+from paysync_dagster.store.database import create_engine, upgrade
+from paysync_dagster.store.vault import KeyRing, Vault
+from paysync_dagster.store.workspaces import add_workspace
+from tests.support import fake_api_key
+
+DEADLINE_SECONDS = 120
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _poll(condition, what: str, deadline: float = DEADLINE_SECONDS) -> None:
+    end = time.monotonic() + deadline
+    while not condition():
+        if time.monotonic() > end:
+            raise AssertionError(f"{what} within {deadline}s")
+        time.sleep(0.2)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).is_success
+    except httpx.TransportError:
+        return False
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every live process below `pid`, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found: set[int] = set()
+    stack = [pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.add(child)
+            stack.append(child)
+    return found
+
+
+def test_dev_brings_the_stack_up_and_ctrl_c_stops_all_of_it(tmp_path):
+    home = tmp_path / "home"
+    keyring = KeyRing.generate("dev1")
+    env = {
+        **os.environ,
+        "PAYSYNC_HOME": str(home),
+        "PAYSYNC_ENCRYPTION_KEYS": keyring.to_spec(),
+        "DAGSTER_HOME": str(tmp_path / "dagster"),
+    }
+    env.pop("PAYSYNC_DATABASE_URL", None)
+    home.mkdir()
+    engine = create_engine(f"sqlite:///{home / 'paysync.db'}")
+    upgrade(engine)
+    api_key, sandbox_port = fake_api_key(), _free_port()
+    add_workspace(
+        engine, Vault(keyring), workspace_id="local", provider="stripe", api_key=api_key,
+        api_base=f"http://127.0.0.1:{sandbox_port}",
+    )  # fmt: skip
+    engine.dispose()
+    record_sandbox(home, "local", SandboxRecord(customers=7, seed=3))
+    serve_port, dagster_port = _free_port(), _free_port()
+
+    child = subprocess.Popen(
+        [sys.executable, "-m", "paysync_dagster.cli", "dev",
+         "--serve-port", str(serve_port), "--dagster-port", str(dagster_port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        _poll(lambda: _answers(f"http://127.0.0.1:{dagster_port}/server_info"), "dagster dev")
+        _poll(lambda: _answers(f"http://127.0.0.1:{serve_port}/readyz"), "paysync serve")
+        client = stripe.StripeClient(
+            api_key, base_addresses={"api": f"http://127.0.0.1:{sandbox_port}"}
+        )
+        assert len(client.v1.customers.list(params={"limit": 100}).data) == 7
+        assert child.poll() is None
+        started = _descendants(child.pid)
+        assert len(started) >= 2  # paysync serve and dagster dev, at least
+
+        child.send_signal(signal.SIGINT)
+        child.wait(DEADLINE_SECONDS)
+        _poll(lambda: not (_descendants(child.pid) | started) & _live_pids(), "children exit", 30)
+        assert not _answers(f"http://127.0.0.1:{serve_port}/healthz")
+    finally:
+        if child.poll() is None:
+            child.kill()
+        output = child.stdout.read() if child.stdout else ""
+    assert "the local stack is up" in output
+    assert "sandbox local" in output
+    assert "Traceback" not in output
+
+
+def _live_pids() -> set[int]:
+    return {int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()}
