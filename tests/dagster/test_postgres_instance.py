@@ -52,7 +52,7 @@ def test_materialization_on_the_deployed_instance(
 
     with dg.DagsterInstance.get() as instance:
         assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
-        assert instance.get_concurrency_config().pool_config.default_pool_limit == 2
+        assert instance.get_concurrency_config().pool_config.default_pool_limit == 8
         instance.add_dynamic_partitions(WORKSPACE_PARTITIONS_NAME, ["acme"])
         result = dg.materialize(
             [stripe_entities],
