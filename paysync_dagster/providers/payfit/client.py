@@ -484,7 +484,14 @@ class PayfitApi:
                     False, f"PayFit says the API key is not active; {_CHECK_KEY}"
                 )
             if self._company_id is None:
-                self._company_id = self.company_id()
+                if found.company_id is None:
+                    return ConnectionTestResult(
+                        False,
+                        "PayFit's /introspect gave no usable company_id; configure the company"
+                        " id explicitly (--company-id)",
+                        scopes=found.scopes,
+                    )
+                self._company_id = found.company_id
             elif found.company_id is not None and found.company_id != self._company_id:
                 return ConnectionTestResult(
                     False,
