@@ -29,6 +29,7 @@ from paysync_dagster.providers.errors import (
 from paysync_dagster.providers.payfit import budgets
 from paysync_dagster.providers.payfit.client import PayfitApi, PayfitPage
 from paysync_dagster.providers.payfit.errors import (
+    PayfitMockModeError,
     PayfitPageTokenError,
     PayfitUnexpectedResponseError,
     PayfitUnreachableError,
@@ -169,6 +170,23 @@ def test_a_429_storm_still_lists_everything_exactly_once(payfit_sandbox):
     assert sum(page.retries for page in pages) == statuses.count(429)
     # Honouring Retry-After takes about one retry per throttled page, not a backoff ladder.
     assert max(page.retries for page in pages) <= 2
+
+
+def test_a_429_without_retry_after_waits_for_the_next_second(payfit_sandbox):
+    url, settings = payfit_sandbox(collaborators=300, rate_limit=20, send_retry_after=False)
+    sleeps: list[float] = []
+
+    def recorded_sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        time.sleep(seconds)  # the client's own backoff, really waited out against the sandbox
+
+    with client_for(url, settings, sleep=recorded_sleep) as api:
+        pages = list(api.list_pages("collaborators", page_size=10))
+    assert sum(len(page.objects) for page in pages) == 300
+    # 30 requests against a burst of 20: throttled once, then one window refills it.
+    assert sleeps
+    assert min(sleeps) >= 1.0
+    assert max(page.retries for page in pages) == 1
 
 
 def test_server_errors_are_retried(payfit_sandbox):
@@ -544,6 +562,22 @@ def test_contracts_need_their_collaborator():
 
 # -- mock mode --------------------------------------------------------------------------------
 
+
+@pytest.mark.parametrize(
+    ("api_key", "company_id"),
+    [("placeholder-payfit-key", COMPANY), (fake_payfit_key(), "placeholder-company-id"),
+     ("", COMPANY), ("changeme", None)],
+)  # fmt: skip
+def test_the_client_refuses_placeholder_credentials_before_any_request(
+    payfit_sandbox, api_key, company_id
+):
+    url, _ = payfit_sandbox(collaborators=5)
+    with pytest.raises(PayfitMockModeError, match="mock mode") as error:
+        PayfitApi(api_key, company_id=company_id, api_base=url, oauth_base=url, workspace_id="w")
+    assert "workspace 'w'" in str(error.value)
+    assert requests_received(url) == []
+
+
 REAL_KEY = "pf-live-5a3c9e1d7b"
 
 
@@ -600,5 +634,10 @@ def test_mock_mode_reasons_say_which_value_is_wrong():
 
 
 def test_provider_errors_are_provider_errors():
-    for error_type in (PayfitPageTokenError, PayfitUnexpectedResponseError, PayfitUnreachableError):
+    for error_type in (
+        PayfitMockModeError,
+        PayfitPageTokenError,
+        PayfitUnexpectedResponseError,
+        PayfitUnreachableError,
+    ):
         assert issubclass(error_type, ProviderError)

@@ -28,11 +28,13 @@ from paysync_dagster.providers.errors import (
 )
 from paysync_dagster.providers.payfit.budgets import shared_budget
 from paysync_dagster.providers.payfit.errors import (
+    PayfitMockModeError,
     PayfitPageTokenError,
     PayfitUnexpectedResponseError,
     PayfitUnreachableError,
     safe_url,
 )
+from paysync_dagster.providers.payfit.mock_mode import mock_mode_status
 from paysync_dagster.providers.rate_budget import RateBudget
 from paysync_dagster.providers.stripe.client import Page
 
@@ -43,6 +45,7 @@ DEFAULT_OAUTH_BASE = "https://oauth.payfit.com"
 PAGE_SIZE = 50
 # A Retry-After longer than this is treated as an outage rather than waited out.
 MAX_RETRY_AFTER_SECONDS = 60.0
+RATE_WINDOW_SECONDS = 1.0
 # Retries of a network failure while the base URL has never answered: enough for a blip at
 # start-up, short enough that a wrong `api_base` fails within about a second.
 UNREACHED_RETRIES = 2
@@ -97,8 +100,13 @@ class _RetryableFailure:
     network: bool = False
 
 
-def _retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+def _retry_after_seconds(headers: Mapping[str, str], status: int) -> float | None:
+    """`Retry-After` in seconds; for a 429 without one, PayFit's one-second window."""
     value = headers.get("retry-after")
+    if value is None and status == 429:
+        # PayFit documents only X-RateLimit-*-Second headers: its limit is per second, so
+        # one second is always enough, where a jittered backoff would probe several times.
+        return RATE_WINDOW_SECONDS
     try:
         return None if value is None else max(0.0, float(value))
     except ValueError:
@@ -154,8 +162,14 @@ class PayfitApi:
         sleep: Callable[[float], None] = time.sleep,
         http_client: httpx.Client | None = None,
     ) -> None:
-        if not api_key or any(char.isspace() for char in api_key):
-            raise ValueError("a PayFit API key must be non-empty and contain no whitespace")
+        mock = mock_mode_status(api_key, company_id)
+        if mock.active:
+            # The sync checks mock mode first and skips; this makes "no request leaves the
+            # process" hold even for a caller that forgot to.
+            where = f"workspace {workspace_id!r}: " if workspace_id else ""
+            raise PayfitMockModeError(f"{where}{mock.reason}")
+        if any(char.isspace() for char in api_key):
+            raise ValueError("a PayFit API key must contain no whitespace")
         self._api_key = api_key
         self._company_id = None if company_id is None else _path_id(company_id, "company id")
         self._api_base = _validated_base(api_base or DEFAULT_API_BASE, "api_base")
@@ -307,7 +321,7 @@ class PayfitApi:
             message = self._payfit_message(response)
             return _RetryableFailure(
                 f"HTTP {status}" + (f", {message}" if message else ""),
-                _retry_after_seconds(response.headers),
+                _retry_after_seconds(response.headers, status),
             )
         if status == 400 and params and "nextPageToken" in params:
             message = self._payfit_message(response)

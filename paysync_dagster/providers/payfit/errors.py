@@ -20,6 +20,14 @@ class PayfitPageTokenError(CursorGoneError):
     """
 
 
+class PayfitMockModeError(ProviderError):
+    """The workspace's credentials are missing or placeholders: no request may be made.
+
+    Raised by `PayfitApi` itself, before any request; the sync is expected to have checked
+    `mock_mode.mock_mode_status` first and skipped with status `skipped_mock_mode`.
+    """
+
+
 class PayfitUnreachableError(ProviderUnavailableError):
     """Nothing answered at the configured base URL (refused, unresolvable, timed out, broken)."""
 

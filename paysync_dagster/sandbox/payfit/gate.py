@@ -37,15 +37,10 @@ class Gate:
         if self._limiter is not None:
             wait = self._limiter.take(key)
             if wait:
-                raise PayfitError(
-                    429,
-                    "API rate limit exceeded",
-                    headers={
-                        **self.rate_headers(),
-                        "X-RateLimit-Remaining-Second": "0",
-                        "Retry-After": retry_after(wait),
-                    },
-                )
+                headers = {**self.rate_headers(), "X-RateLimit-Remaining-Second": "0"}
+                if self._settings.send_retry_after:
+                    headers["Retry-After"] = retry_after(wait)
+                raise PayfitError(429, "API rate limit exceeded", headers=headers)
         if self._settings.fail_rate and self._failures.random() < self._settings.fail_rate:
             raise PayfitError(500, "Internal server error (injected by the sandbox's fail_rate)")
 

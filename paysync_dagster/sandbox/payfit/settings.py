@@ -31,6 +31,8 @@ class PayfitSandboxSettings:
     latency_ms: int = 0
     scopes: tuple[str, ...] = ALL_SCOPES
     record_requests: bool = False
+    # PayFit documents only the X-RateLimit-*-Second headers on a 429; False sends just those.
+    send_retry_after: bool = True
 
     def __post_init__(self) -> None:
         if not 0 <= self.collaborators <= 10_000_000:
