@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import itertools
-import os
 import secrets
-import selectors
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -332,28 +327,22 @@ def test_the_log_refuses_to_answer_when_not_recording(base_url: str):
         requests_received(base_url)
 
 
-def test_python_m_serves_on_the_port_it_prints():
+def test_a_child_process_sandbox_serves_the_same_settings():
     key = f"pf-test-{secrets.token_hex(8)}"
-    root = Path(__file__).resolve().parents[2]
-    path = os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))
-    env = {**os.environ, "PYTHONPATH": path}
-    command = [sys.executable, "-m", "paysync_dagster.sandbox.payfit", "--port", "0",
-               "--collaborators", "3", "--api-key", key, "--company-id", COMPANY]  # fmt: skip
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
-    try:
-        assert child.stdout is not None
-        with selectors.DefaultSelector() as selector:
-            selector.register(child.stdout, selectors.EVENT_READ)
-            assert selector.select(30), "the sandbox printed nothing within 30 s"
-        line = child.stdout.readline()
-        assert line.startswith("listening on http://127.0.0.1:")
-        url = line.removeprefix("listening on ").strip()
-        response = httpx.get(
-            f"{url}/companies/{COMPANY}/collaborators", headers={"Authorization": f"Bearer {key}"}
-        )
-        assert len(response.json()["collaborators"]) == 3
-    finally:
-        child.terminate()
-        child.wait(10)
-        if child.stdout is not None:
-            child.stdout.close()
+    settings = PayfitSandboxSettings(
+        collaborators=3, seed=SEED, api_key=key, company_id=COMPANY, rate_limit=2,
+        scopes=("collaborators:read",), record_requests=True, send_retry_after=False,
+    )  # fmt: skip
+    with (
+        running_sandbox(settings, subprocess=True) as url,
+        httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}) as client,
+    ):
+        listed = client.get(f"/companies/{COMPANY}/collaborators").json()["collaborators"]
+        refused = client.get(f"/companies/{COMPANY}/contracts")
+        throttled = client.get(f"/companies/{COMPANY}")
+        log = requests_received(url)
+    assert listed == [PayfitDataset(3, SEED, COMPANY).collaborator(i) for i in range(3)]
+    assert refused.status_code == 403
+    assert throttled.status_code == 429
+    assert "Retry-After" not in throttled.headers
+    assert [r["status"] for r in log] == [200, 403, 429]

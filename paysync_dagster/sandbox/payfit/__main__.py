@@ -32,7 +32,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fail-rate", type=float, default=0.0, help="fraction answered 500")
     parser.add_argument("--latency-ms", type=int, default=0, help="delay added to each request")
     parser.add_argument(
+        "--scopes",
+        default=",".join(defaults.scopes),
+        help="comma-separated scopes granted to the key",
+    )
+    parser.add_argument(
         "--record-requests", action="store_true", help="log requests at GET /_sandbox/requests"
+    )
+    parser.add_argument(
+        "--no-retry-after",
+        action="store_true",
+        help="answer 429s with X-RateLimit-* headers only, as PayFit documents",
     )
     args = parser.parse_args(argv)
     if not 0 <= args.port <= 65535:
@@ -46,7 +56,9 @@ def main(argv: list[str] | None = None) -> None:
             rate_limit=args.rate_limit or None,
             fail_rate=args.fail_rate,
             latency_ms=args.latency_ms,
+            scopes=tuple(scope for scope in args.scopes.split(",") if scope),
             record_requests=args.record_requests,
+            send_retry_after=not args.no_retry_after,
         )
     except ValueError as exc:
         parser.error(str(exc))

@@ -1,15 +1,26 @@
-"""Running a PayFit sandbox: blocking in the foreground, or in a background thread."""
+"""Running a PayFit sandbox: blocking in the foreground, in a thread, or in a child process."""
 
 from __future__ import annotations
 
+import os
+import selectors
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
 import uvicorn
 
-from paysync_dagster.serving import serve_forever, server_in_thread, uvicorn_server
+from paysync_dagster.serving import (
+    STARTUP_TIMEOUT_SECONDS,
+    STOP_TIMEOUT_SECONDS,
+    serve_forever,
+    server_in_thread,
+    uvicorn_server,
+)
 
 from .app import CONTROL_PREFIX, build_app
 from .settings import PayfitSandboxSettings
@@ -28,12 +39,71 @@ def serve(
     serve_forever(_server(settings), host, port)
 
 
+# The directory holding `paysync_dagster`, so a child process imports this same code.
+_SOURCE_ROOT = Path(__file__).resolve().parents[3]
+
+
+def _child_command(settings: PayfitSandboxSettings) -> list[str]:
+    command = [
+        sys.executable, "-m", "paysync_dagster.sandbox.payfit", "--port", "0",
+        "--collaborators", str(settings.collaborators), "--seed", str(settings.seed),
+        "--api-key", settings.api_key, "--company-id", settings.company_id,
+        "--rate-limit", repr(settings.rate_limit or 0), "--fail-rate", repr(settings.fail_rate),
+        "--latency-ms", str(settings.latency_ms), "--scopes", ",".join(settings.scopes),
+    ]  # fmt: skip
+    if settings.record_requests:
+        command.append("--record-requests")
+    if not settings.send_retry_after:
+        command.append("--no-retry-after")
+    return command
+
+
 @contextmanager
-def running_sandbox(settings: PayfitSandboxSettings) -> Iterator[str]:
-    """Run a sandbox on a free 127.0.0.1 port in a thread for the block; yields its base URL.
+def _in_child(settings: PayfitSandboxSettings) -> Iterator[str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_SOURCE_ROOT), env.get("PYTHONPATH")]))
+    # An argv list without a shell, built from sys.executable and validated settings.
+    child = subprocess.Popen(  # noqa: S603
+        _child_command(settings), stdout=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert child.stdout is not None
+        with selectors.DefaultSelector() as selector:
+            selector.register(child.stdout, selectors.EVENT_READ)
+            if not selector.select(STARTUP_TIMEOUT_SECONDS):
+                raise TimeoutError(
+                    f"payfit sandbox printed nothing within {STARTUP_TIMEOUT_SECONDS:.0f}s"
+                )
+        line = child.stdout.readline()
+        if not line.startswith("listening on http://"):
+            raise RuntimeError(f"payfit sandbox failed to start (exit code {child.poll()})")
+        # The socket is bound and listening before the line is printed: connections made
+        # from now on wait in its backlog until uvicorn accepts them.
+        yield line.removeprefix("listening on ").strip()
+    finally:
+        child.terminate()
+        try:
+            child.wait(STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+        if child.stdout is not None:
+            child.stdout.close()
+
+
+@contextmanager
+def running_sandbox(settings: PayfitSandboxSettings, *, subprocess: bool = False) -> Iterator[str]:
+    """Run a sandbox on a free 127.0.0.1 port for the block; yields its base URL.
 
     The URL serves both PayFit bases: use it as the client's `api_base` and `oauth_base`.
+    By default the server runs in a thread of this process (cheap, for tests and the demo);
+    `subprocess=True` runs it in a child process with its own interpreter and core, which is
+    what benchmarks want.
     """
+    if subprocess:
+        with _in_child(settings) as base_url:
+            yield base_url
+        return
     with server_in_thread(_server(settings), "payfit sandbox") as base_url:
         yield base_url
 
