@@ -283,6 +283,20 @@ def test_an_unreachable_base_fails_fast_naming_the_url():
     assert key not in message
 
 
+def test_a_reachable_oauth_base_does_not_slow_down_a_wrong_api_base(payfit_sandbox):
+    url, settings = payfit_sandbox(collaborators=5)
+    base = f"http://127.0.0.1:{closed_port()}"
+    started = time.monotonic()
+    with (
+        PayfitApi(settings.api_key, api_base=base, oauth_base=url) as api,
+        pytest.raises(PayfitUnreachableError, match="--api-base") as error,
+    ):
+        list(api.list_pages("collaborators"))
+    assert time.monotonic() - started < 3
+    assert base in str(error.value)
+    assert [r["path"] for r in requests_received(url)] == ["/introspect"]
+
+
 def test_an_unreachable_oauth_base_names_the_oauth_option():
     base = f"http://127.0.0.1:{closed_port()}"
     with (

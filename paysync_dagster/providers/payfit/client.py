@@ -187,11 +187,15 @@ class PayfitApi:
         }
         self._owns_http = http_client is None
         self._http = http_client or open_http_client(timeout_seconds, connect_timeout_seconds)
-        # Whether any request of this client got an HTTP answer: until one does, network
-        # failures point at the configuration and get only UNREACHED_RETRIES.
-        self._reached = False
+        # The bases (api, oauth) that have given an HTTP answer: until one has, network
+        # failures there point at the configuration and get only UNREACHED_RETRIES.
+        self._reached: set[str] = set()
 
     # -- requests ---------------------------------------------------------------------------
+
+    def _base_of(self, url: str) -> str:
+        """The configured base `url` is under (the API's unless it is the OAuth one's)."""
+        return self._oauth_base if url.startswith(self._oauth_base + "/") else self._api_base
 
     def _scrub(self, text: str) -> str:
         return text.replace(self._api_key, "[redacted]")[:200]
@@ -313,7 +317,7 @@ class PayfitApi:
             )
         except httpx.TransportError as error:
             return _RetryableFailure(f"network error ({type(error).__name__})", None, network=True)
-        self._reached = True
+        self._reached.add(self._base_of(url))
         status = response.status_code
         if status in (200, 201):
             return self._decode(response, what, url)
@@ -337,7 +341,7 @@ class PayfitApi:
                 f"{self._where}PayFit {what} at {safe_url(url)}: asked to wait"
                 f" {failure.retry_after:.0f}s ({failure.description})"
             )
-        if failure.network and not self._reached:
+        if failure.network and self._base_of(url) not in self._reached:
             return 0.1 * 2**attempt
         jittered = random.uniform(0, min(self._backoff_cap, self._backoff_base * 2**attempt))
         return jittered if failure.retry_after is None else failure.retry_after + jittered / 4
@@ -358,7 +362,7 @@ class PayfitApi:
             outcome = self._attempt(method, url, what, params, json)
             if not isinstance(outcome, _RetryableFailure):
                 return outcome, attempt + 1, attempt
-            unreached = outcome.network and not self._reached
+            unreached = outcome.network and self._base_of(url) not in self._reached
             limit = UNREACHED_RETRIES if unreached else self._max_retries
             if attempt >= limit:
                 raise self._exhausted(outcome, attempt, what, url, unreached=unreached)
@@ -370,8 +374,8 @@ class PayfitApi:
     ) -> ProviderUnavailableError:
         where = f"{self._where}PayFit {what} at {safe_url(url)}"
         if unreached:
-            base = self._oauth_base if url.startswith(self._oauth_base) else self._api_base
-            option = "--oauth-base" if base == self._oauth_base else "--api-base"
+            base = self._base_of(url)
+            option = "--api-base" if base == self._api_base else "--oauth-base"
             return PayfitUnreachableError(
                 f"{where}: {failure.description} after {retries + 1} attempts; check the"
                 f" workspace's base URL ({option} {safe_url(base)}), that the service is"
