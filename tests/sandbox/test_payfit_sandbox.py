@@ -274,6 +274,7 @@ def test_create_and_update_are_an_overlay_over_the_generated_company():
         )
         assert patched.status_code == 200, patched.text
         everyone = list_all(client, "collaborators", maxResults=50)
+        contracts = list_all(client, "contracts", maxResults=50)
         fetched = client.get(f"/companies/{COMPANY}/collaborators/{new_id}").json()
         rejected = [
             client.post(f"/companies/{COMPANY}/collaborators", json={"firstName": "A"}),
@@ -299,6 +300,12 @@ def test_create_and_update_are_an_overlay_over_the_generated_company():
     assert everyone[3]["lastName"] == "Durand"
     assert everyone[3]["terminationDate"] == "2025-12-31"
     assert everyone[3]["firstName"] == dataset.collaborator(3)["firstName"]
+    # The termination finishes the active contract, in both places it is listed.
+    assert everyone[3]["contracts"][-1]["status"] == "FINISHED"
+    assert everyone[3]["contracts"][-1]["endDate"] == "2025-12-31"
+    last = everyone[3]["contracts"][-1]["id"]
+    assert next(c for c in contracts if c["id"] == last)["endDate"] == "2025-12-31"
+    assert contracts[0] == dataset.contract(0)
     assert everyone[4] == dataset.collaborator(4)
     assert dataset.collaborator(3)["lastName"] != "Durand"
     assert [r.status_code for r in rejected] == [400] * 5

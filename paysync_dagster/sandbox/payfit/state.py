@@ -2,7 +2,9 @@
 
 Mutations are an overlay over the deterministic dataset: created collaborators get the
 indexes after the generated ones (and list after them), and updates are field patches by
-index, so the generated data stays O(page) and is untouched by a test's writes.
+index, so the generated data stays O(page) and is untouched by a test's writes. Setting a
+`terminationDate` also finishes the collaborator's active contracts on that date, in the
+collaborator's `contracts` and in the contract list alike.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from .dataset import CONTRACT_SLOTS, PayfitDataset
+from .dataset import ACTIVE, CONTRACT_SLOTS, FINISHED, PayfitDataset
 from .errors import PayfitError, bad_request, not_found
 from .tokens import PageTokens
 
@@ -77,6 +79,13 @@ def _validated(fields: Mapping[str, Any]) -> dict[str, Any]:
     return patch
 
 
+def _finished(contract: dict[str, Any], termination: str) -> dict[str, Any]:
+    """`contract` as a termination on `termination` leaves it: an active one ends then."""
+    if contract["status"] != ACTIVE:
+        return contract
+    return {**contract, "status": FINISHED, "endDate": termination}
+
+
 class PayfitState:
     """The sandbox's company: generated data, overlay, page tokens and (optionally) a log."""
 
@@ -124,7 +133,13 @@ class PayfitState:
             else self._created[index - generated]
         )
         patch = self._patches.get(index)
-        return base if patch is None else {**base, **patch}
+        if patch is None:
+            return base
+        served = {**base, **patch}
+        ended = patch.get("terminationDate")
+        if ended is not None:
+            served["contracts"] = [_finished(contract, ended) for contract in base["contracts"]]
+        return served
 
     def find_collaborator(self, collaborator_id: str) -> int:
         """The index of a served collaborator id; 404 when there is none."""
@@ -197,7 +212,8 @@ class PayfitState:
         while slot < slots and len(page) < limit:
             contract = self.dataset.contract(slot)
             if contract is not None:
-                page.append(contract)
+                ended = self._patches.get(slot // CONTRACT_SLOTS, {}).get("terminationDate")
+                page.append(contract if ended is None else _finished(contract, ended))
             slot += 1
         while slot < slots and self.dataset.contract(slot) is None:
             slot += 1
