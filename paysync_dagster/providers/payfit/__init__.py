@@ -1,0 +1,1 @@
+"""PayFit: partner API client (httpx), mock-mode detection and mapping to canonical rows."""
