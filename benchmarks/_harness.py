@@ -20,10 +20,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from paysync_dagster.providers.configure import add_workspace
 from paysync_dagster.sandbox.stripe import StripeDataset, StripeSandboxSettings, running_sandbox
 from paysync_dagster.store.database import create_engine, upgrade
 from paysync_dagster.store.vault import KeyRing, Vault
-from paysync_dagster.store.workspaces import add_workspace
 
 WORKER_SCRIPT = Path(__file__).with_name("_worker.py")
 # The highest budget a workspace accepts: throughput is measured, not Stripe's 25 req/s.

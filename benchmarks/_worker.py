@@ -141,23 +141,23 @@ def _canonical_rows(database_url: str, entities: list[str]) -> int:
 def paysync_engine_sync(spec: Spec) -> tuple[int, float]:
     """paysync's engine without Dagster: a full sync of every entity, in lineage order, for
     the spec's workspaces (concurrently, as an asset does for a batched run)."""
-    from paysync_dagster.providers.stripe.entities import LINEAGE
+    from paysync_dagster.providers.stripe.provider import STRIPE
     from paysync_dagster.store.database import create_engine
     from paysync_dagster.store.vault import KeyRing, Vault
-    from paysync_dagster.sync.stripe_sync import StripeSyncOptions, sync_stripe_workspaces
+    from paysync_dagster.sync.provider_sync import SyncOptions, sync_workspaces
     from paysync_dagster.sync.workspace_runs import OutcomeStatus
 
     engine = create_engine(spec["database_url"])
     vault = Vault(KeyRing.parse(os.environ["PAYSYNC_ENCRYPTION_KEYS"]))
-    options = StripeSyncOptions(max_concurrent_workspaces=spec["max_concurrent_workspaces"])
+    options = SyncOptions(max_concurrent_workspaces=spec["max_concurrent_workspaces"])
 
     def sync_all() -> None:
-        for outcome in sync_stripe_workspaces(
+        for outcome in sync_workspaces(
+            STRIPE,
             engine,
             vault,
             spec["workspace_ids"],
             entity_types=spec["entities"],
-            lineage=LINEAGE,
             options=options,
         ):
             if outcome.status is not OutcomeStatus.SYNCED:
@@ -259,15 +259,13 @@ def _timed_batched_run(spec: Spec, assets: list[Any], resources: dict[str, Any])
 
 def dagster_backfill(spec: Spec) -> tuple[int, float]:
     """One Dagster run of every Stripe asset over all of the spec's workspace partitions."""
-    from paysync_dagster.defs.resources import DatabaseResource, StripeSyncResource, VaultResource
+    from paysync_dagster.defs.resources import DatabaseResource, SyncResource, VaultResource
     from paysync_dagster.defs.stripe.assets import stripe_entities
 
     resources = {
         "database": DatabaseResource(url=spec["database_url"]),
         "vault": VaultResource(),
-        "stripe_sync": StripeSyncResource(
-            max_concurrent_workspaces=spec["max_concurrent_workspaces"]
-        ),
+        "sync": SyncResource(max_concurrent_workspaces=spec["max_concurrent_workspaces"]),
     }
     seconds = _timed_batched_run(spec, [stripe_entities], resources)
     return _canonical_rows(spec["database_url"], spec["entities"]), seconds

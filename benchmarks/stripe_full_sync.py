@@ -47,7 +47,7 @@ from _harness import (
 from paysync_dagster.providers.stripe.client import LIST_FILTERS, PAGE_SIZE
 from paysync_dagster.providers.stripe.entities import ENTITIES as STRIPE_ENTITIES
 from paysync_dagster.store.vault import KeyRing
-from paysync_dagster.sync.stripe_sync import StripeSyncOptions
+from paysync_dagster.sync.provider_sync import SyncOptions
 
 ENTITIES = list(STRIPE_ENTITIES)
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -439,7 +439,7 @@ def json_report(report: Report) -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "rate_limit_per_second": RATE_LIMIT_PER_SECOND,
         "page_size": PAGE_SIZE,
-        "batch_size": StripeSyncOptions().batch_size,
+        "batch_size": SyncOptions().batch_size,
         "postgres_autovacuum": report.postgres_autovacuum,
         "profiled": report.profiled,
         "results": {m.contender: figures(m) for m in report.measurements},

@@ -39,11 +39,11 @@ import contextlib
 
 from _harness import temporary_postgres_database
 
+from paysync_dagster.providers.configure import add_workspace
 from paysync_dagster.store.database import create_engine, upgrade
 from paysync_dagster.store.tables import customers
 from paysync_dagster.store.upsert import as_utc
 from paysync_dagster.store.vault import KeyRing, Vault
-from paysync_dagster.store.workspaces import add_workspace
 from paysync_dagster.webhooks.signature import sign_header
 
 POSTGRES_ADMIN_URL = os.environ.get(

@@ -24,8 +24,9 @@ from rich.table import Table
 
 from paysync_dagster.dagster_instance import add_workspace_partitions, instance
 from paysync_dagster.definitions import defs
-from paysync_dagster.defs.stripe.jobs import STRIPE_SYNC_JOB
+from paysync_dagster.defs.stripe.jobs import stripe_sync_job
 from paysync_dagster.defs.workspaces.partitions import partition_range_tags
+from paysync_dagster.providers.configure import add_workspace
 from paysync_dagster.providers.stripe.entities import ENTITIES as STRIPE_ENTITIES
 from paysync_dagster.sandbox.local import SandboxRecord, record_sandbox
 from paysync_dagster.sandbox.stripe import StripeDataset, StripeSandboxSettings, running_sandbox
@@ -33,7 +34,6 @@ from paysync_dagster.settings import Settings
 from paysync_dagster.store.database import create_engine, upgrade
 from paysync_dagster.store.tables import payment_sync_sessions
 from paysync_dagster.store.vault import Vault
-from paysync_dagster.store.workspaces import add_workspace
 
 console = Console(width=None if sys.stdout.isatty() else 120)
 _POLL_SECONDS = 0.25
@@ -138,7 +138,7 @@ def _materialize_with_progress(
             with instance(home) as dagster:
                 # The named job, as the UI and the schedule launch it, so the run can be
                 # re-executed from the UI.
-                job = defs().resolve_job_def(STRIPE_SYNC_JOB)
+                job = defs().resolve_job_def(stripe_sync_job.name)
                 outcome["result"] = job.execute_in_process(
                     instance=dagster,
                     tags=partition_range_tags(workspace_ids[0], workspace_ids[-1]),

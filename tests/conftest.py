@@ -13,10 +13,10 @@ from contextlib import ExitStack
 import pytest
 import sqlalchemy as sa
 
+from paysync_dagster.providers.configure import add_workspace
 from paysync_dagster.sandbox.stripe import StripeSandboxSettings, running_sandbox
 from paysync_dagster.store.database import create_engine, upgrade
 from paysync_dagster.store.vault import KeyRing, Vault
-from paysync_dagster.store.workspaces import add_workspace
 from tests.support import BACKENDS, POSTGRES_URL, fake_api_key, postgres_schema_url
 
 

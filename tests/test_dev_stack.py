@@ -14,10 +14,10 @@ from pathlib import Path
 import httpx
 import stripe
 
+from paysync_dagster.providers.configure import add_workspace
 from paysync_dagster.sandbox.local import SandboxRecord, record_sandbox
 from paysync_dagster.store.database import create_engine, upgrade
 from paysync_dagster.store.vault import KeyRing, Vault
-from paysync_dagster.store.workspaces import add_workspace
 from tests.support import fake_api_key
 
 DEADLINE_SECONDS = 120

@@ -41,7 +41,7 @@ def workspace_add(
 ) -> None:
     """Store WORKSPACE_ID's credentials encrypted and make its Dagster partition available."""
     from paysync_dagster.dagster_instance import add_workspace_partitions
-    from paysync_dagster.store.workspaces import add_workspace
+    from paysync_dagster.providers.configure import add_workspace
 
     summary = add_workspace(
         obj.engine(),
@@ -122,7 +122,7 @@ def workspace_rotate_webhook_secret(
     """Replace WORKSPACE_ID's webhook secret; the old one stays valid for a while."""
     from datetime import timedelta
 
-    from paysync_dagster.store.workspaces import rotate_webhook_secret
+    from paysync_dagster.providers.configure import rotate_webhook_secret
 
     expires_at = rotate_webhook_secret(
         obj.engine(),

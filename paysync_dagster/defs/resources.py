@@ -15,7 +15,7 @@ from pydantic import Field, PrivateAttr
 from paysync_dagster.settings import Settings
 from paysync_dagster.store.database import create_engine, is_current
 from paysync_dagster.store.vault import Vault
-from paysync_dagster.sync.stripe_sync import StripeSyncOptions
+from paysync_dagster.sync.provider_sync import SyncOptions
 from paysync_dagster.webhooks.processor import ProcessorOptions
 
 
@@ -63,11 +63,11 @@ class VaultResource(dg.ConfigurableResource):
         return Vault.from_environment(os.environ, home=home)
 
 
-class StripeSyncResource(dg.ConfigurableResource):
-    """How Stripe syncs page, retry and share the provider's rate limits.
+class SyncResource(dg.ConfigurableResource):
+    """How provider syncs batch, retry and share the providers' rate limits.
 
     A workspace's own configured rate limit wins; otherwise the per-mode rate here; otherwise
-    Stripe's documented 25 req/s (test) or 100 req/s (live).
+    the provider's documented limit (Stripe: 25 req/s test, 100 live; PayFit: 50 per key).
     """
 
     batch_size: int = Field(default=500, ge=1, le=10_000, description="Objects per transaction.")
@@ -77,9 +77,9 @@ class StripeSyncResource(dg.ConfigurableResource):
     live_mode_requests_per_second: float | None = Field(default=None, gt=0)
     max_concurrent_workspaces: int = Field(default=8, ge=1, le=64)
 
-    def options(self) -> StripeSyncOptions:
+    def options(self) -> SyncOptions:
         """The engine's view of these settings."""
-        return StripeSyncOptions(
+        return SyncOptions(
             batch_size=self.batch_size,
             max_retries=self.max_retries,
             timeout_seconds=self.timeout_seconds,
@@ -126,7 +126,7 @@ def resources() -> dg.Definitions:
         resources={
             "database": DatabaseResource(url=_from_environment("PAYSYNC_DATABASE_URL")),
             "vault": VaultResource(home=_from_environment("PAYSYNC_HOME")),
-            "stripe_sync": StripeSyncResource(),
+            "sync": SyncResource(),
             "webhook_processing": WebhookProcessingResource(),
         }
     )

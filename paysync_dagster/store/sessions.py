@@ -16,6 +16,8 @@ RUNNING = "running"
 COMPLETED = "completed"
 COMPLETED_WITH_ERRORS = "completed_with_errors"
 FAILED = "failed"
+# The workspace's credentials are missing or placeholders: nothing was requested.
+SKIPPED_MOCK_MODE = "skipped_mock_mode"
 
 _sessions = payment_sync_sessions
 
@@ -154,3 +156,33 @@ def record_events(
 def get_session(connection: sa.Connection, session_id: str) -> sa.Row | None:
     """One session row by id."""
     return connection.execute(sa.select(_sessions).where(_sessions.c.id == session_id)).first()
+
+
+def record_skipped_session(
+    connection: sa.Connection,
+    *,
+    workspace_id: str,
+    provider: str,
+    entity_type: str,
+    status: str,
+    reason: str,
+    dagster_run_id: str | None,
+) -> str:
+    """A finished session that synced nothing on purpose (e.g. mock mode), with why."""
+    session_id = str(uuid.uuid4())
+    now = datetime.now(UTC)
+    connection.execute(
+        sa.insert(_sessions).values(
+            id=session_id,
+            workspace_id=workspace_id,
+            provider=provider,
+            entity_type=entity_type,
+            status=status,
+            dagster_run_id=dagster_run_id,
+            watermark=now,
+            started_at=now,
+            finished_at=now,
+            error_message=reason,
+        )
+    )
+    return session_id

@@ -233,6 +233,9 @@ workspace_payment_configurations.append_column(
     sa.Column("webhook_refetch", sa.Boolean, nullable=False, server_default=sa.false())
 )
 workspace_payment_configurations.append_column(sa.Column("webhook_events_cursor", Timestamp))
+# Non-secret provider-specific settings (PayFit's company id and OAuth base), added by
+# migration 0004 with the provider registry.
+workspace_payment_configurations.append_column(sa.Column("options", sa.JSON))
 
 # M-Pesa (tenant = bar). `mpesa_credentials.is_active` is the source of truth for whether a bar
 # takes M-Pesa; `bars.mpesa_enabled` is what the customer app reads and must follow it. A bar

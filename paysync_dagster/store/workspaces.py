@@ -18,9 +18,6 @@ from paysync_dagster.store.tables import CANONICAL_TABLES, workspace_payment_con
 from paysync_dagster.store.vault import Vault
 
 WORKSPACE_ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
-STRIPE_API_KEY_PATTERN = re.compile(r"(sk|rk)_(test|live)_[A-Za-z0-9]{8,240}")
-STRIPE_WEBHOOK_SECRET_PATTERN = re.compile(r"whsec_[A-Za-z0-9+/=_-]{8,240}")
-SUPPORTED_PROVIDERS = ("stripe",)
 
 _table = workspace_payment_configurations
 
@@ -41,6 +38,8 @@ class WorkspaceSummary:
     rate_limit_per_second: float | None
     has_webhook_secret: bool
     created_at: datetime
+    # Provider-specific settings that are not secret (e.g. PayFit's company id).
+    options: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -59,32 +58,6 @@ def validate_workspace_id(value: str) -> str:
             f"invalid workspace id {value[:80]!r}: use 1-64 lowercase letters, digits, '-' or '_',"
             " starting with a letter or digit"
         )
-    return value
-
-
-def validate_provider(value: str) -> str:
-    """Only providers paysync can sync may be configured."""
-    if value not in SUPPORTED_PROVIDERS:
-        raise WorkspaceError(
-            f"unsupported provider {value[:40]!r}: choose one of {', '.join(SUPPORTED_PROVIDERS)}"
-        )
-    return value
-
-
-def validate_stripe_api_key(value: str) -> str:
-    """A Stripe secret or restricted key; its text is never repeated in the error."""
-    if not STRIPE_API_KEY_PATTERN.fullmatch(value):
-        raise WorkspaceError(
-            "invalid Stripe API key: expected sk_test_…, sk_live_…, rk_test_… or rk_live_…"
-            " followed by 8 to 240 letters and digits"
-        )
-    return value
-
-
-def validate_webhook_secret(value: str) -> str:
-    """A Stripe webhook signing secret (`whsec_…`); its text is never repeated in the error."""
-    if not STRIPE_WEBHOOK_SECRET_PATTERN.fullmatch(value):
-        raise WorkspaceError("invalid webhook secret: expected whsec_ followed by the secret")
     return value
 
 
@@ -112,31 +85,32 @@ def _summary(row: sa.Row) -> WorkspaceSummary:
         rate_limit_per_second=row.rate_limit_per_second,
         has_webhook_secret=row.webhook_secret_ciphertext is not None,
         created_at=row.created_at,
+        options=dict(row.options or {}),
     )
 
 
-def add_workspace(
+def save_workspace(
     engine: sa.Engine,
     vault: Vault,
     *,
     workspace_id: str,
     provider: str,
     api_key: str,
+    is_test_mode: bool,
     webhook_secret: str | None = None,
     api_base: str | None = None,
     rate_limit_per_second: float | None = None,
+    options: dict[str, str] | None = None,
     replace: bool = False,
 ) -> WorkspaceSummary:
-    """Validate and store a workspace's provider configuration with encrypted secrets.
+    """Store a workspace's provider configuration with encrypted secrets.
 
+    The provider's own fields are validated by its registry entry before this is called
+    (`providers.configure.add_workspace`); what every provider shares is validated here.
     Refuses an existing (workspace, provider) pair unless `replace` is set; nothing is written
     when any input is invalid.
     """
     validate_workspace_id(workspace_id)
-    validate_provider(provider)
-    validate_stripe_api_key(api_key)
-    if webhook_secret is not None:
-        validate_webhook_secret(webhook_secret)
     if api_base is not None:
         api_base = validate_api_base(api_base)
     if rate_limit_per_second is not None and not 0 < rate_limit_per_second <= 10_000:
@@ -145,8 +119,9 @@ def add_workspace(
     now = datetime.now(UTC)
     values = {
         "is_active": True,
-        "is_test_mode": "_test_" in api_key,
+        "is_test_mode": is_test_mode,
         "api_base": api_base,
+        "options": options or None,
         "rate_limit_per_second": rate_limit_per_second,
         "api_key_ciphertext": vault.encrypt(api_key, workspace_id=workspace_id, provider=provider),
         "webhook_secret_ciphertext": None
@@ -334,8 +309,6 @@ def rotate_webhook_secret(
     revokes the old secret at once.
     """
     validate_workspace_id(workspace_id)
-    validate_provider(provider)
-    validate_webhook_secret(new_secret)
     if previous_valid_for < timedelta(0) or previous_valid_for > timedelta(days=30):
         raise WorkspaceError("invalid rotation window: expected between 0 and 30 days")
     now = datetime.now(UTC)

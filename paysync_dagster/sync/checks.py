@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from paysync_dagster.providers.base import Entity, Provider
 from paysync_dagster.store.tables import CANONICAL_TABLES, payment_sync_sessions
 
 NO_DUPLICATE_KEYS = "no_duplicate_keys"
@@ -27,16 +28,6 @@ CHECK_DESCRIPTIONS = {
     ),
 }
 
-# Which typed columns reference which table, per entity: the lineage the checks prove.
-REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
-    "prices": (("product_external_id", "products"),),
-    "subscriptions": (("customer_external_id", "customers"), ("price_external_id", "prices")),
-    "invoices": (
-        ("customer_external_id", "customers"),
-        ("subscription_external_id", "subscriptions"),
-    ),
-}
-
 
 @dataclass(frozen=True)
 class DanglingReferences:
@@ -48,11 +39,9 @@ class DanglingReferences:
     sample: list[str]
 
 
-def duplicate_keys(
-    connection: sa.Connection, entity_type: str, workspace_ids: Sequence[str]
-) -> int:
+def duplicate_keys(connection: sa.Connection, table_name: str, workspace_ids: Sequence[str]) -> int:
     """How many (workspace, provider, external id) keys appear on more than one row."""
-    table = CANONICAL_TABLES[entity_type]
+    table = CANONICAL_TABLES[table_name]
     groups = (
         sa.select(table.c.workspace_id)
         .where(table.c.workspace_id.in_(workspace_ids))
@@ -65,15 +54,17 @@ def duplicate_keys(
 
 def dangling_references(
     connection: sa.Connection,
-    entity_type: str,
+    provider: Provider,
+    entity: Entity,
     workspace_ids: Sequence[str],
     *,
     sample_size: int = 5,
 ) -> list[DanglingReferences]:
-    """For each reference of `entity_type`, the live rows whose target is missing."""
-    table = CANONICAL_TABLES[entity_type]
+    """For each reference of `entity`, the live rows whose target row is missing."""
+    table = CANONICAL_TABLES[entity.table]
     found = []
-    for column, target_name in REFERENCES.get(entity_type, ()):
+    for column, target_entity in entity.references:
+        target_name = provider.entity(target_entity).table
         target = CANONICAL_TABLES[target_name].alias("target")
         dangling = (
             sa.select(table.c.external_id)
@@ -97,10 +88,10 @@ def dangling_references(
 
 
 def live_rows(
-    connection: sa.Connection, entity_type: str, *, workspace_ids: Sequence[str], provider: str
+    connection: sa.Connection, table_name: str, *, workspace_ids: Sequence[str], provider: str
 ) -> dict[str, int]:
     """Rows per workspace that the provider still lists (not soft-deleted), in one query."""
-    table = CANONICAL_TABLES[entity_type]
+    table = CANONICAL_TABLES[table_name]
     counts = dict.fromkeys(workspace_ids, 0)
     counts.update(
         connection.execute(
@@ -147,10 +138,10 @@ class CheckOutcome:
         return not self.passed and self.error
 
 
-def check_names(entity_type: str) -> list[str]:
-    """The checks `entity_type` carries: references only where it references other tables."""
+def check_names(entity: Entity) -> list[str]:
+    """The checks `entity` carries: references only where it references other entities."""
     names = [NO_DUPLICATE_KEYS, ROW_COUNT_MATCHES_LISTING]
-    if entity_type in REFERENCES:
+    if entity.references:
         names.append(REFERENCES_RESOLVE)
     return names
 
@@ -173,19 +164,19 @@ def latest_full_sync_session(
 
 def evaluate_workspace(
     connection: sa.Connection,
+    provider: Provider,
+    entity: Entity,
     *,
     workspace_id: str,
-    provider: str,
-    entity_type: str,
     session_id: str | None,
 ) -> tuple[list[CheckOutcome], int]:
-    """Every check of one workspace's `entity_type`, and its live row count.
+    """Every check of one workspace's `entity`, and its live row count.
 
     `session_id` is the full sync the row count is compared with (None: no sync has finished,
     which fails that check with a WARN saying so).
     """
     workspaces = [workspace_id]
-    duplicates = duplicate_keys(connection, entity_type, workspaces)
+    duplicates = duplicate_keys(connection, entity.table, workspaces)
     outcomes = [
         CheckOutcome(
             NO_DUPLICATE_KEYS,
@@ -193,12 +184,12 @@ def evaluate_workspace(
             metadata={"duplicate_keys": duplicates},
         )
     ]
-    live = live_rows(connection, entity_type, workspace_ids=workspaces, provider=provider)[
+    live = live_rows(connection, entity.table, workspace_ids=workspaces, provider=provider.name)[
         workspace_id
     ]
     outcomes.append(_row_count_outcome(connection, live, session_id))
-    if entity_type in REFERENCES:
-        dangling = dangling_references(connection, entity_type, workspaces)
+    if entity.references:
+        dangling = dangling_references(connection, provider, entity, workspaces)
         metadata: dict[str, str | int] = {}
         for found in dangling:
             metadata[f"dangling_{found.column}"] = found.count

@@ -15,12 +15,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 import sqlalchemy as sa
 
-from paysync_dagster.providers.stripe.client import CursorGoneError, Page
-from paysync_dagster.providers.stripe.mapping import MappingError, Row
+from paysync_dagster.providers.base import CursorGoneError, MappingError, Page, PageSource, Row
 from paysync_dagster.redaction import describe_error
 from paysync_dagster.store import sessions
 from paysync_dagster.store.sessions import ResumePoint, SessionProgress
@@ -33,14 +32,6 @@ from paysync_dagster.sync.garbage_collection import relaxed_garbage_collection
 from paysync_dagster.sync.prefetch import prefetch
 
 DEFAULT_BATCH_SIZE = 500
-
-
-class PageSource(Protocol):
-    """A provider client that lists an entity page by page."""
-
-    def list_pages(self, entity: str, *, starting_after: str | None = None) -> Iterator[Page]:
-        """Pages of `entity`, resuming after `starting_after` when given."""
-        ...
 
 
 @dataclass
@@ -129,7 +120,9 @@ def _map_batch(
         api_calls=sum(page.api_calls for page in batch),
         retries=sum(page.retries for page in batch),
     )
-    return _MappedBatch(rows, failed_ids, events, anonymous_failure, progress, _last_id(batch))
+    return _MappedBatch(
+        rows, failed_ids, events, anonymous_failure, progress, _resume_cursor(batch)
+    )
 
 
 def _write_batch(
@@ -282,12 +275,9 @@ def _chain(head: list[Page], rest: Iterator[Page]) -> Iterator[Page]:
     yield from rest
 
 
-def _last_id(batch: list[Page]) -> str | None:
-    for page in reversed(batch):
-        for obj in reversed(page.objects):
-            if isinstance(obj, Mapping) and isinstance(obj.get("id"), str):
-                return obj["id"]
-    return None
+def _resume_cursor(batch: list[Page]) -> str | None:
+    """Where the next sync resumes if this one dies after committing `batch`."""
+    return batch[-1].resume_cursor() if batch else None
 
 
 def _accumulate(result: EntitySyncResult, progress: SessionProgress, started: float) -> None:

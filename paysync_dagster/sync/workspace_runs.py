@@ -35,6 +35,19 @@ class OutcomeStatus(StrEnum):
     SKIPPED = "skipped"
     # Materialized by an earlier attempt of the same run group (re-execution from failure).
     ALREADY_DONE = "already_done"
+    # Not synced, by design rather than failure: the workspace's credentials are missing or
+    # placeholders (mock mode), or it has no configuration for this provider at all.
+    MOCK_MODE = "mock_mode"
+    NOT_CONFIGURED = "not_configured"
+
+
+class SkipWorkspace(Exception):
+    """Raised by a sync to leave the workspace alone for the whole run, saying why."""
+
+    def __init__(self, status: OutcomeStatus, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -72,9 +85,13 @@ def _workspace_chain(
 ) -> None:
     unusable: dict[str, str] = {}  # entity -> why downstream cannot build on it
     fatal: str | None = None
+    skipped: SkipWorkspace | None = None
     for entity_type in entity_types:
         if (workspace_id, entity_type) in already_done:
             emit(EntityOutcome(workspace_id, entity_type, OutcomeStatus.ALREADY_DONE))
+            continue
+        if skipped is not None:
+            emit(EntityOutcome(workspace_id, entity_type, skipped.status, reason=skipped.reason))
             continue
         if fatal is not None:
             emit(EntityOutcome(workspace_id, entity_type, OutcomeStatus.SKIPPED, reason=fatal))
@@ -89,6 +106,10 @@ def _workspace_chain(
         try:
             result = sync_one(workspace_id, entity_type)
             checks, live_rows = evaluate(workspace_id, result)
+        except SkipWorkspace as skip:
+            skipped = skip
+            emit(EntityOutcome(workspace_id, entity_type, skip.status, reason=skip.reason))
+            continue
         except Exception as error:
             reason = describe_error(error)
             emit(EntityOutcome(workspace_id, entity_type, OutcomeStatus.FAILED, reason=reason))

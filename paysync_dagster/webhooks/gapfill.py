@@ -9,7 +9,7 @@ the caller must run a full sync instead, and the result says so.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -17,10 +17,16 @@ from typing import Protocol
 import orjson
 import sqlalchemy as sa
 
-from paysync_dagster.providers.stripe.client import Page
+from paysync_dagster.providers.base import Page
 from paysync_dagster.providers.stripe.entities import PROVIDER
+from paysync_dagster.providers.stripe.provider import STRIPE
+from paysync_dagster.redaction import describe_error
 from paysync_dagster.store.tables import workspace_payment_configurations
 from paysync_dagster.store.upsert import as_utc
+from paysync_dagster.store.vault import Vault
+from paysync_dagster.store.workspaces import load_credentials
+from paysync_dagster.sync.provider_sync import SyncOptions, open_client, sync_workspaces
+from paysync_dagster.sync.workspace_runs import EntityOutcome
 from paysync_dagster.webhooks.events import InvalidEventError, parse_event
 from paysync_dagster.webhooks.inbox import GAP_FILL, InboxItem, insert_events
 
@@ -105,3 +111,60 @@ def gap_fill(
             .values(webhook_events_cursor=now)
         )
     return GapFillResult(workspace_id, since, listed, len(inserted), invalid)
+
+
+@dataclass(frozen=True)
+class WorkspaceGapFill:
+    """One workspace's gap fill: its result, or the error that ended it; and, when its
+    cursor was beyond retention, the outcomes of the full sync that replaced it."""
+
+    workspace_id: str
+    result: GapFillResult | None = None
+    error: str | None = None
+    full_sync: tuple[EntityOutcome, ...] = ()
+
+
+def gap_fill_workspaces(
+    engine: sa.Engine,
+    vault: Vault,
+    workspace_ids: Sequence[str],
+    *,
+    options: SyncOptions,
+    dagster_run_id: str | None = None,
+) -> Iterator[WorkspaceGapFill]:
+    """Gap-fill each workspace in turn; one workspace's failure never stops the rest.
+
+    A workspace whose cursor is beyond Stripe's event retention gets a full sync of every
+    entity instead, and its cursor moves to when that sync started.
+    """
+    for workspace_id in workspace_ids:
+        try:
+            credentials = load_credentials(
+                engine, vault, workspace_id=workspace_id, provider=PROVIDER
+            )
+            client = open_client(STRIPE, credentials, options)
+            try:
+                result = gap_fill(engine, client, workspace_id)
+            finally:
+                client.close()
+        except Exception as error:
+            yield WorkspaceGapFill(workspace_id, error=describe_error(error))
+            continue
+        if not result.full_sync_needed:
+            yield WorkspaceGapFill(workspace_id, result)
+            continue
+        started = datetime.now(UTC)
+        outcomes = tuple(
+            sync_workspaces(
+                STRIPE,
+                engine,
+                vault,
+                [workspace_id],
+                entity_types=STRIPE.entity_names,
+                options=options,
+                dagster_run_id=dagster_run_id,
+            )
+        )
+        if all(outcome.ok for outcome in outcomes):
+            write_cursor(engine, workspace_id, started)
+        yield WorkspaceGapFill(workspace_id, result, full_sync=outcomes)

@@ -21,8 +21,9 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 
+from paysync_dagster.providers.base import MappingError, Row
+from paysync_dagster.providers.registry import get_provider
 from paysync_dagster.providers.stripe.entities import PROVIDER
-from paysync_dagster.providers.stripe.mapping import MAPPERS, MappingError, Row
 from paysync_dagster.redaction import describe_error
 from paysync_dagster.store.tables import (
     CANONICAL_TABLES,
@@ -223,7 +224,7 @@ class Processor:
                 current = self._fetcher.fetch(event.workspace_id, entity, obj["id"])
                 if current is not None:
                     obj, ts = current, fetched_at
-            row = MAPPERS[entity](obj, ts)
+            row = get_provider(PROVIDER).entity(entity).mapper(obj, ts)
             if deletion:
                 row["deleted_at"] = ts
             return _Outcome(event, entity, row)
@@ -251,7 +252,7 @@ class Processor:
             for (workspace_id, entity), entity_rows in rows.items():
                 upsert_rows(
                     connection,
-                    CANONICAL_TABLES[entity],
+                    CANONICAL_TABLES[get_provider(PROVIDER).entity(entity).table],
                     entity_rows,
                     workspace_id=workspace_id,
                     provider=PROVIDER,

@@ -9,9 +9,10 @@ import sqlalchemy as sa
 
 from paysync_dagster.providers.stripe.client import StripeApi
 from paysync_dagster.providers.stripe.entities import PROVIDER
+from paysync_dagster.providers.stripe.provider import STRIPE
 from paysync_dagster.store.vault import Vault
 from paysync_dagster.store.workspaces import load_credentials
-from paysync_dagster.sync.stripe_sync import StripeSyncOptions, open_stripe_api
+from paysync_dagster.sync.provider_sync import SyncOptions, open_client
 
 
 class StripeObjectFetcher:
@@ -20,12 +21,10 @@ class StripeObjectFetcher:
     Clients are opened on first use per workspace and kept, so the budget spans batches.
     """
 
-    def __init__(
-        self, engine: sa.Engine, vault: Vault, options: StripeSyncOptions | None = None
-    ) -> None:
+    def __init__(self, engine: sa.Engine, vault: Vault, options: SyncOptions | None = None) -> None:
         self._engine = engine
         self._vault = vault
-        self._options = options or StripeSyncOptions(max_retries=2, timeout_seconds=10.0)
+        self._options = options or SyncOptions(max_retries=2, timeout_seconds=10.0)
         self._clients: dict[str, StripeApi] = {}
         self._lock = threading.Lock()
 
@@ -52,7 +51,10 @@ class StripeObjectFetcher:
                 credentials = load_credentials(
                     self._engine, self._vault, workspace_id=workspace_id, provider=PROVIDER
                 )
-                client = self._clients[workspace_id] = open_stripe_api(credentials, self._options)
+                opened = open_client(STRIPE, credentials, self._options)
+                if not isinstance(opened, StripeApi):
+                    raise TypeError("the Stripe provider opened a client without retrieve()")
+                client = self._clients[workspace_id] = opened
             return client
 
     def close(self) -> None:

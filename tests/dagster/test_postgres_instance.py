@@ -11,10 +11,11 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from paysync_dagster.defs.resources import DatabaseResource, StripeSyncResource, VaultResource
+from paysync_dagster.defs.resources import DatabaseResource, SyncResource, VaultResource
 from paysync_dagster.defs.stripe.assets import stripe_entities
-from paysync_dagster.defs.stripe.keys import stripe_asset_key
+from paysync_dagster.defs.syncing.keys import entity_asset_key
 from paysync_dagster.defs.workspaces.partitions import WORKSPACE_PARTITIONS_NAME
+from paysync_dagster.providers.stripe.provider import STRIPE
 from paysync_dagster.store.database import create_engine
 from tests.support import POSTGRES_URL
 
@@ -48,7 +49,7 @@ def test_materialization_on_the_deployed_instance(
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
     monkeypatch.setenv("DAGSTER_PG_URL", instance_database)
     stripe_workspace("acme", customers=25, seed=5)
-    customers = stripe_asset_key("customers")
+    customers = entity_asset_key(STRIPE, "customers")
 
     with dg.DagsterInstance.get() as instance:
         assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
@@ -62,7 +63,7 @@ def test_materialization_on_the_deployed_instance(
             resources={
                 "database": DatabaseResource(url=database_url),
                 "vault": VaultResource(),
-                "stripe_sync": StripeSyncResource(),
+                "sync": SyncResource(),
             },
         )
         assert result.success

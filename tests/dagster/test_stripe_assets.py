@@ -7,21 +7,23 @@ import pytest
 import sqlalchemy as sa
 
 from paysync_dagster.definitions import defs
-from paysync_dagster.defs.resources import DatabaseResource, StripeSyncResource, VaultResource
+from paysync_dagster.defs.resources import DatabaseResource, SyncResource, VaultResource
 from paysync_dagster.defs.stripe.assets import stripe_entities
 from paysync_dagster.defs.stripe.checks import stripe_integrity_checks
-from paysync_dagster.defs.stripe.keys import stripe_asset_key
 from paysync_dagster.defs.stripe.schedules import stripe_full_sync_schedule
+from paysync_dagster.defs.syncing.keys import entity_asset_key
 from paysync_dagster.defs.workspaces.partitions import (
     WORKSPACE_PARTITIONS_NAME,
     partition_range_tags,
 )
 from paysync_dagster.defs.workspaces.runs import schedule_default_status
 from paysync_dagster.defs.workspaces.sensors import workspace_partitions_sensor
+from paysync_dagster.providers.configure import add_workspace
 from paysync_dagster.providers.stripe.entities import ENTITIES
+from paysync_dagster.providers.stripe.provider import STRIPE
 from paysync_dagster.sandbox.stripe import StripeDataset, StripeSandboxSettings, running_sandbox
 from paysync_dagster.store.tables import CANONICAL_TABLES, payment_sync_sessions
-from paysync_dagster.store.workspaces import add_workspace, remove_workspace
+from paysync_dagster.store.workspaces import remove_workspace
 from tests.support import fake_api_key
 
 SIZES = {"alpha": 30, "beta": 80, "gamma": 45}
@@ -35,7 +37,7 @@ def _resources(database_url: str, vault) -> dict:
     return {
         "database": DatabaseResource(url=database_url),
         "vault": VaultResource(),
-        "stripe_sync": StripeSyncResource(batch_size=200),
+        "sync": SyncResource(batch_size=200),
     }
 
 
@@ -53,7 +55,7 @@ def _sync(instance, database_url, vault, first, last, *, selection=SYNC_ONLY, **
 
 def _materialized(instance) -> dict[str, set[str]]:
     return {
-        entity: instance.get_materialized_partitions(stripe_asset_key(entity))
+        entity: instance.get_materialized_partitions(entity_asset_key(STRIPE, entity))
         for entity in ENTITIES
     }
 
@@ -74,7 +76,7 @@ def test_one_run_syncs_many_workspaces_with_metadata_and_checks(
             events = [
                 e
                 for e in result.get_asset_materialization_events()
-                if e.asset_key == stripe_asset_key(entity)
+                if e.asset_key == entity_asset_key(STRIPE, entity)
             ]
             by_partition = {e.partition: e.materialization.metadata for e in events}
             assert set(by_partition) == set(SIZES)
@@ -252,13 +254,13 @@ def test_reference_check_fails_and_blocks_downstream(database_url, engine, vault
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(WORKSPACE_PARTITIONS_NAME, ["alpha"])
         products_and_prices = dg.AssetSelection.assets(
-            stripe_asset_key("products"), stripe_asset_key("prices")
+            entity_asset_key(STRIPE, "products"), entity_asset_key(STRIPE, "prices")
         ).without_checks()
         assert _sync(
             instance, database_url, vault, "alpha", "alpha", selection=products_and_prices
         ).success
         # Subscriptions synced while their customers are absent: references cannot resolve.
-        subscriptions = dg.AssetSelection.assets(stripe_asset_key("subscriptions"))
+        subscriptions = dg.AssetSelection.assets(entity_asset_key(STRIPE, "subscriptions"))
         result = _sync(
             instance,
             database_url,
@@ -347,7 +349,7 @@ def test_definitions_load_with_the_contracted_keys():
     }
     assert stripe_sync.partitions_def is not None
     assert stripe_sync.partitions_def.name == WORKSPACE_PARTITIONS_NAME
-    customers_spec = stripe_entities.specs_by_key[stripe_asset_key("customers")]
+    customers_spec = stripe_entities.specs_by_key[entity_asset_key(STRIPE, "customers")]
     assert customers_spec.metadata["dagster/table_name"] == "customers"
     columns = {c.name for c in customers_spec.metadata["dagster/column_schema"].schema.columns}
     assert {"workspace_id", "external_id", "email", "raw", "deleted_at"} <= columns

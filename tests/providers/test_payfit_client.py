@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 
+from paysync_dagster.providers.base import CursorGoneError, MappingError
 from paysync_dagster.providers.errors import (
     ProviderAuthError,
     ProviderError,
@@ -43,8 +44,6 @@ from paysync_dagster.providers.payfit.mapping import (
 )
 from paysync_dagster.providers.payfit.mock_mode import mock_mode_reason, mock_mode_status
 from paysync_dagster.providers.rate_budget import RateBudget
-from paysync_dagster.providers.stripe.client import CursorGoneError
-from paysync_dagster.providers.stripe.mapping import MappingError
 from paysync_dagster.sandbox.payfit import (
     PayfitDataset,
     PayfitSandboxSettings,
@@ -214,7 +213,7 @@ def test_the_budget_is_shared_per_key_and_keyed_by_a_digest():
     budget = budgets.shared_budget(key)
     assert budgets.shared_budget(key) is budget
     assert budgets.shared_budget(other) is not budget
-    assert budget.rate == budgets.DEFAULT_REQUESTS_PER_SECOND == 50
+    assert budget.rate == budgets.DEFAULT_REQUESTS_PER_SECOND == 47.5
     assert key not in repr(budgets._budgets)
     with PayfitApi(key, company_id="c") as api:
         assert api._budget is budget
@@ -463,19 +462,26 @@ class _FailsAfter:
             yield page
 
 
-def test_a_sync_that_died_restarts_its_listing_and_completes(engine, payfit_sandbox):
+def test_a_sync_that_died_resumes_from_its_page_token(engine, payfit_sandbox):
+    """A sync dying after some committed batches resumes at the next page's token: the
+    resumed listing requests only the pages the first one did not commit."""
     url, settings = payfit_sandbox(collaborators=400)
     with client_for(url, settings) as api:
         with pytest.raises(ProviderUnavailableError):
             sync_payfit(engine, _FailsAfter(api, 5), "collaborators", employees, map_collaborator)
+        with engine.connect() as connection:
+            committed = connection.scalar(sa.select(sa.func.count()).select_from(employees))
+        before = len(requests_received(url))
         result = sync_payfit(engine, api, "collaborators", employees, map_collaborator)
     assert result.status == sessions.COMPLETED
     assert result.resumed
+    assert 0 < committed < 400
+    assert result.listed == 400 - committed
     with engine.connect() as connection:
         assert connection.scalar(sa.select(sa.func.count()).select_from(employees)) == 400
-    # The engine's resume cursor is the last collaborator id, which PayFit cannot resume
-    # from: the resumed sync's first request is refused and the listing restarts.
-    assert [r["status"] for r in requests_received(url)].count(400) == 1
+    resumed_requests = requests_received(url)[before:]
+    assert [r["status"] for r in resumed_requests].count(400) == 0
+    assert len(resumed_requests) == (400 - committed) // 50
 
 
 # -- personal data ----------------------------------------------------------------------------

@@ -10,8 +10,8 @@ from datetime import timedelta
 import httpx
 import pytest
 
+from paysync_dagster.providers.configure import rotate_webhook_secret
 from paysync_dagster.server.webhooks import WebhookReceiverOptions
-from paysync_dagster.store.workspaces import rotate_webhook_secret
 from paysync_dagster.webhooks.signature import compute_signature, sign_header
 from tests.webhooks.helpers import (
     add_webhook_workspace,

@@ -8,10 +8,11 @@ import pytest
 import sqlalchemy as sa
 import stripe
 
+from paysync_dagster.providers.base import Page
 from paysync_dagster.providers.errors import ProviderAuthError
-from paysync_dagster.providers.stripe.client import Page
 from paysync_dagster.providers.stripe.entities import ENTITIES as STRIPE_ENTITIES
 from paysync_dagster.providers.stripe.mapping import MAPPERS
+from paysync_dagster.providers.stripe.provider import STRIPE
 from paysync_dagster.sandbox.stripe import StripeDataset
 from paysync_dagster.store import sessions
 from paysync_dagster.store.tables import (
@@ -21,14 +22,14 @@ from paysync_dagster.store.tables import (
 )
 from paysync_dagster.store.workspaces import load_credentials
 from paysync_dagster.sync.full_sync import sync_entity
-from paysync_dagster.sync.stripe_sync import StripeSyncOptions, open_stripe_api, sync_stripe_entity
+from paysync_dagster.sync.provider_sync import SyncOptions, open_client, sync_provider_entity
 
-OPTIONS = StripeSyncOptions(batch_size=150)
+OPTIONS = SyncOptions(batch_size=150)
 
 
-def _sync(engine, vault, workspace_id: str, entity: str, options: StripeSyncOptions = OPTIONS):
-    return sync_stripe_entity(
-        engine, vault, workspace_id=workspace_id, entity_type=entity, options=options
+def _sync(engine, vault, workspace_id: str, entity: str, options: SyncOptions = OPTIONS):
+    return sync_provider_entity(
+        STRIPE, engine, vault, workspace_id=workspace_id, entity_type=entity, options=options
     )
 
 
@@ -101,7 +102,7 @@ def test_rerun_inserts_nothing_and_updates_propagate(engine, vault, stripe_works
 def test_rate_limit_storm_and_server_errors_still_complete(engine, vault, stripe_workspace):
     stripe_workspace("stormy", customers=150, seed=1, rate_limit=20.0, fail_rate=0.25)
     result = _sync(
-        engine, vault, "stormy", "customers", StripeSyncOptions(batch_size=100, max_retries=20)
+        engine, vault, "stormy", "customers", SyncOptions(batch_size=100, max_retries=20)
     )
     assert result.status == sessions.COMPLETED
     assert result.retries > 0
@@ -110,7 +111,7 @@ def test_rate_limit_storm_and_server_errors_still_complete(engine, vault, stripe
 
 
 def test_bad_credentials_fail_fast_and_write_nothing(engine, vault, stripe_sandbox):
-    from paysync_dagster.store.workspaces import add_workspace
+    from paysync_dagster.providers.configure import add_workspace
 
     url, _ = stripe_sandbox(customers=10)
     add_workspace(
@@ -122,7 +123,7 @@ def test_bad_credentials_fail_fast_and_write_nothing(engine, vault, stripe_sandb
         api_base=url,
     )
     with pytest.raises(ProviderAuthError) as raised:
-        _sync(engine, vault, "wrongkey", "customers", StripeSyncOptions(max_retries=0))
+        _sync(engine, vault, "wrongkey", "customers", SyncOptions(max_retries=0))
     assert "sk_test_" not in str(raised.value)
     with engine.connect() as connection:
         assert connection.scalar(sa.select(sa.func.count()).select_from(payment_sync_sessions)) == 0
@@ -167,7 +168,7 @@ class _DyingSource:
 
 def _api(engine, vault, workspace_id):
     credentials = load_credentials(engine, vault, workspace_id=workspace_id, provider="stripe")
-    return open_stripe_api(credentials, OPTIONS)
+    return open_client(STRIPE, credentials, OPTIONS)
 
 
 def test_a_record_that_fails_to_map_is_recorded_and_skipped(engine, vault, stripe_workspace):

@@ -10,9 +10,9 @@ import httpx
 import orjson
 import sqlalchemy as sa
 
+from paysync_dagster.providers.configure import add_workspace
 from paysync_dagster.store.tables import customers, webhook_inbox
 from paysync_dagster.store.vault import Vault
-from paysync_dagster.store.workspaces import add_workspace
 from paysync_dagster.webhooks.signature import sign_header
 from tests.support import fake_api_key
 

@@ -21,8 +21,9 @@ from paysync_dagster.defs.webhooks.assets import webhook_inbox
 from paysync_dagster.defs.webhooks.checks import no_dead_letters, no_stale_pending_events
 from paysync_dagster.defs.webhooks.jobs import replay_webhooks
 from paysync_dagster.defs.webhooks.sensors import webhook_backlog_sensor
+from paysync_dagster.providers.configure import add_workspace
 from paysync_dagster.providers.stripe.client import StripeApi
-from paysync_dagster.store.workspaces import add_workspace, set_webhook_refetch
+from paysync_dagster.store.workspaces import set_webhook_refetch
 from paysync_dagster.webhooks.events import parse_event
 from paysync_dagster.webhooks.inbox import InboxItem, insert_events
 from tests.webhooks.helpers import (

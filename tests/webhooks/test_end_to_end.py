@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import stripe
 
-from paysync_dagster.store.workspaces import add_workspace, set_webhook_refetch
+from paysync_dagster.providers.configure import add_workspace
+from paysync_dagster.store.workspaces import set_webhook_refetch
 from paysync_dagster.webhooks.processor import Processor
 from paysync_dagster.webhooks.refetch import StripeObjectFetcher
 from paysync_dagster.webhooks.worker import worker_pool

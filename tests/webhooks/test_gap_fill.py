@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 import stripe
 
-from paysync_dagster.defs.resources import DatabaseResource, StripeSyncResource, VaultResource
+from paysync_dagster.defs.resources import DatabaseResource, SyncResource, VaultResource
 from paysync_dagster.defs.webhooks.assets import stripe_gap_fill
 from paysync_dagster.defs.workspaces.partitions import WORKSPACE_PARTITIONS_NAME
 from paysync_dagster.providers.stripe.client import StripeApi
+from paysync_dagster.providers.stripe.provider import STRIPE
 from paysync_dagster.webhooks.gapfill import gap_fill, write_cursor
 from paysync_dagster.webhooks.processor import Processor
 from tests.webhooks.helpers import customer_row, inbox_rows
@@ -54,17 +55,26 @@ def test_beyond_retention_falls_back_to_a_full_sync(
             resources={
                 "database": DatabaseResource(url=database_url),
                 "vault": VaultResource(),
-                "stripe_sync": StripeSyncResource(),
+                "sync": SyncResource(),
             },
         )
         assert result.success
-        [materialization] = result.asset_materializations_for_node("webhooks__stripe_gap_fill")
+        by_key = {
+            event.asset_key.to_user_string(): event
+            for event in result.get_asset_materialization_events()
+        }
+        materialization = by_key["webhooks/stripe_gap_fill"].materialization
         assert materialization.metadata["full_sync"].value is True
+        # The partitions the fallback rewrote are recorded, so the catalog's lineage is true.
+        assert {key for key in by_key if key.startswith("stripe/")} == {
+            f"stripe/{entity}" for entity in STRIPE.entity_names
+        }
+        assert by_key["stripe/customers"].partition == "acme"
         assert materialization.metadata["full_sync_customers"].value == "completed: 4 listed"
         warnings = [
             e.message
             for e in instance.all_logs(result.run_id)
-            if "falling back to a full sync" in (e.message or "")
+            if "fell back to a full sync" in (e.message or "")
         ]
         assert warnings
     assert customer_row(engine, "acme", _first_customer_id(engine)) is not None

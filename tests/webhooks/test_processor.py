@@ -10,9 +10,10 @@ from datetime import UTC, datetime
 import httpx
 import sqlalchemy as sa
 
+from paysync_dagster.providers.configure import add_workspace
 from paysync_dagster.providers.stripe.client import StripeApi
 from paysync_dagster.store.tables import subscriptions, webhook_inbox
-from paysync_dagster.store.workspaces import add_workspace, set_webhook_refetch
+from paysync_dagster.store.workspaces import set_webhook_refetch
 from paysync_dagster.webhooks.events import parse_event
 from paysync_dagster.webhooks.inbox import InboxItem, Selection, insert_events, replay
 from paysync_dagster.webhooks.processor import Processor, ProcessorOptions

@@ -5,22 +5,22 @@
 and what an operator uses to repair.
 """
 
-from datetime import UTC, datetime
+from collections.abc import Iterator
 
 import dagster as dg
 
 from paysync_dagster.defs.resources import (
     DatabaseResource,
-    StripeSyncResource,
+    SyncResource,
     VaultResource,
     WebhookProcessingResource,
 )
+from paysync_dagster.defs.syncing.assets import outcome_events
 from paysync_dagster.defs.workspaces.partitions import workspace_partitions
-from paysync_dagster.providers.stripe.entities import LINEAGE as STRIPE_LINEAGE
-from paysync_dagster.store.workspaces import load_credentials
-from paysync_dagster.sync.stripe_sync import PROVIDER, open_stripe_api, sync_stripe_entity
+from paysync_dagster.providers.stripe.provider import STRIPE
+from paysync_dagster.sync.workspace_runs import OutcomeStatus
 from paysync_dagster.webhooks import inbox
-from paysync_dagster.webhooks.gapfill import gap_fill, write_cursor
+from paysync_dagster.webhooks.gapfill import gap_fill_workspaces
 from paysync_dagster.webhooks.processor import BatchResult, Processor
 from paysync_dagster.webhooks.refetch import StripeObjectFetcher
 
@@ -89,24 +89,30 @@ def webhook_inbox(
         "Stripe events the inbox missed, found in /v1/events since the workspace's cursor and"
         " enqueued; more than 30 days behind, a full sync of the workspace instead."
     ),
+    # Recorded per workspace as each one finishes, so one workspace's failure leaves the
+    # others materialized (see `webhooks.gapfill.gap_fill_workspaces`).
+    output_required=False,
 )
 def stripe_gap_fill(
     context: dg.AssetExecutionContext,
     database: DatabaseResource,
     vault: VaultResource,
-    stripe_sync: StripeSyncResource,
-) -> None:
-    engine, secrets = database.get_engine(), vault.get_vault()
-    options = stripe_sync.options()
-    for workspace_id in context.partition_keys:
-        credentials = load_credentials(
-            engine, secrets, workspace_id=workspace_id, provider=PROVIDER
-        )
-        api = open_stripe_api(credentials, options)
-        try:
-            result = gap_fill(engine, api, workspace_id)
-        finally:
-            api.close()
+    sync: SyncResource,
+) -> Iterator[dg.AssetMaterialization | dg.AssetCheckEvaluation]:
+    """Enqueue each workspace's missed events; report each workspace's outcome."""
+    failed: dict[str, str] = {}
+    for filled in gap_fill_workspaces(
+        database.get_engine(),
+        vault.get_vault(),
+        list(context.partition_keys),
+        options=sync.options(),
+        dagster_run_id=context.run.run_id,
+    ):
+        workspace_id, result = filled.workspace_id, filled.result
+        if result is None:
+            context.log.warning(f"{workspace_id}: gap fill failed: {filled.error}")
+            failed[workspace_id] = filled.error or "unknown error"
+            continue
         metadata: dict[str, dg.MetadataValue] = {
             "since": dg.MetadataValue.text(result.since.isoformat()),
             "listed": dg.MetadataValue.int(result.listed),
@@ -117,25 +123,33 @@ def stripe_gap_fill(
         if result.full_sync_needed:
             context.log.warning(
                 f"{workspace_id}: events cursor {result.since:%Y-%m-%d} is beyond Stripe's 30-day"
-                " event retention; falling back to a full sync of the workspace"
+                " event retention; fell back to a full sync of the workspace"
             )
-            started = datetime.now(UTC)
-            for entity_type in STRIPE_LINEAGE:
-                synced = sync_stripe_entity(
-                    engine,
-                    secrets,
-                    workspace_id=workspace_id,
-                    entity_type=entity_type,
-                    options=options,
-                    dagster_run_id=context.run.run_id,
+            for outcome in filled.full_sync:
+                metadata[f"full_sync_{outcome.entity_type}"] = dg.MetadataValue.text(
+                    outcome.status.value
+                    if outcome.result is None
+                    else f"{outcome.result.status}: {outcome.result.listed} listed"
                 )
-                metadata[f"full_sync_{entity_type}"] = dg.MetadataValue.text(
-                    f"{synced.status}: {synced.listed} listed"
-                )
-            write_cursor(engine, workspace_id, started)
+                if outcome.status is OutcomeStatus.SYNCED:
+                    # The partitions this fallback rewrote, so the catalog's lineage stays true.
+                    yield from outcome_events(STRIPE, outcome)
+                else:
+                    failed[workspace_id] = f"full sync {outcome.entity_type}: {outcome.reason}"
         else:
             context.log.info(
                 f"{workspace_id}: {result.enqueued} missed event(s) enqueued of"
                 f" {result.listed} listed since {result.since:%Y-%m-%d %H:%M:%S}"
             )
-        context.add_asset_metadata(metadata, partition_key=workspace_id)
+        yield dg.AssetMaterialization(
+            asset_key=GAP_FILL_KEY, partition=workspace_id, metadata=metadata
+        )
+    if failed:
+        first = min(failed)
+        raise dg.Failure(
+            description=(
+                f"gap fill did not finish for {len(failed)} of {len(context.partition_keys)}"
+                f" workspace(s). First: {first}: {failed[first]}"
+            ),
+            metadata=failed,
+        )

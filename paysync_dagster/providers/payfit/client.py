@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import orjson
 
+from paysync_dagster.providers.base import Page
 from paysync_dagster.providers.errors import (
     ProviderAuthError,
     ProviderError,
@@ -36,7 +37,6 @@ from paysync_dagster.providers.payfit.errors import (
 )
 from paysync_dagster.providers.payfit.mock_mode import mock_mode_status
 from paysync_dagster.providers.rate_budget import RateBudget
-from paysync_dagster.providers.stripe.client import Page
 
 PAYFIT_ENTITIES = ("collaborators", "contracts")
 DEFAULT_API_BASE = "https://partner-api.payfit.com"
@@ -67,6 +67,10 @@ class PayfitPage(Page):
     """
 
     next_page_token: str | None = None
+
+    def resume_cursor(self) -> str | None:
+        """The next page's token: `list_pages(starting_after=...)` resumes there."""
+        return self.next_page_token
 
 
 @dataclass(frozen=True)

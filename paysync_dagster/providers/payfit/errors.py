@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
-from paysync_dagster.providers.errors import ProviderError, ProviderUnavailableError
-from paysync_dagster.providers.stripe.client import CursorGoneError
+from paysync_dagster.providers.base import CursorGoneError
+from paysync_dagster.providers.errors import ProviderError, ProviderUnreachableError
 
 
 class PayfitPageTokenError(CursorGoneError):
@@ -28,7 +28,7 @@ class PayfitMockModeError(ProviderError):
     """
 
 
-class PayfitUnreachableError(ProviderUnavailableError):
+class PayfitUnreachableError(ProviderUnreachableError):
     """Nothing answered at the configured base URL (refused, unresolvable, timed out, broken)."""
 
 

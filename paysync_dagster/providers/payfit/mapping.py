@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from paysync_dagster.providers.stripe.mapping import MappingError, Row
+from paysync_dagster.providers.base import MappingError, Row
 from paysync_dagster.store.database import SerializedJson
 
 # The one list of collaborator fields that are never stored, in any column or in `raw`.

@@ -21,6 +21,7 @@ from urllib.parse import urlencode, urlsplit
 import orjson
 import stripe
 
+from paysync_dagster.providers.base import CursorGoneError, Page
 from paysync_dagster.providers.errors import (
     ProviderAuthError,
     ProviderError,
@@ -44,21 +45,6 @@ DEFAULT_API_BASE = "https://api.stripe.com"
 UNREACHABLE_RETRIES = 2
 _CURSOR_PARAMS = ("starting_after", "ending_before")
 _OBJECT_ID = re.compile(r"[A-Za-z0-9_]{1,255}")
-
-
-class CursorGoneError(ProviderError):
-    """The object a listing was to resume after no longer exists; restart the listing."""
-
-
-@dataclass(frozen=True)
-class Page:
-    """One list page: its objects, when it was fetched and what fetching it cost."""
-
-    objects: list[dict[str, Any]]
-    has_more: bool
-    fetched_at: datetime
-    api_calls: int
-    retries: int
 
 
 def default_requests_per_second(api_key: str) -> float:

@@ -13,6 +13,25 @@ LINEAGE: dict[str, tuple[str, ...]] = {
 }
 ENTITIES = tuple(LINEAGE)
 
+# Which typed column names which upstream entity, per entity.
+REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
+    "prices": (("product_external_id", "products"),),
+    "subscriptions": (("customer_external_id", "customers"), ("price_external_id", "prices")),
+    "invoices": (
+        ("customer_external_id", "customers"),
+        ("subscription_external_id", "subscriptions"),
+    ),
+}
+
+# What each entity means to the business, as the Dagster catalog shows it.
+DESCRIPTIONS = {
+    "customers": "Every Stripe customer of the workspace: who is billed.",
+    "products": "The workspace's Stripe product catalogue.",
+    "prices": "What each product costs, one-off or recurring.",
+    "subscriptions": "Recurring agreements between customers and prices: the revenue base.",
+    "invoices": "Bills issued to customers, with amounts due and paid.",
+}
+
 
 def is_test_key(api_key: str) -> bool:
     """Whether a Stripe key is a test-mode key (`sk_test_…`, `rk_test_…`)."""

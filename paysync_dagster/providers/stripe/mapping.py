@@ -14,17 +14,8 @@ from typing import Any
 
 import orjson
 
+from paysync_dagster.providers.base import MappingError, Row
 from paysync_dagster.store.database import SerializedJson
-
-Row = dict[str, Any]
-
-
-class MappingError(ValueError):
-    """A provider object could not be mapped; names the object and the field."""
-
-    def __init__(self, external_id: str | None, message: str) -> None:
-        super().__init__(message)
-        self.external_id = external_id
 
 
 def _field(obj: Mapping[str, Any], name: str, kind: type | tuple[type, ...], *, required: bool):

@@ -1,0 +1,1 @@
+"""PayFit: collaborators and contracts as assets, their checks (mock mode included), the job."""

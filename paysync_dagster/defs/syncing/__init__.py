@@ -1,0 +1,1 @@
+"""What every provider's sync looks like in Dagster, built from its registry entry."""

@@ -1,0 +1,18 @@
+"""A provider's sync job: every entity of the provider for the selected workspaces."""
+
+import dagster as dg
+
+from paysync_dagster.defs.syncing.keys import sync_job_name
+from paysync_dagster.providers.base import Provider
+
+
+def build_sync_job(provider: Provider):  # -> an unresolved asset job (not public in 1.13)
+    """`<provider>_sync`, which the UI, schedules, sensors and the demo launch by name, so
+    every run can be re-executed from the UI."""
+    return dg.define_asset_job(
+        sync_job_name(provider),
+        # The checks are recorded per workspace by the sync step itself; their standalone
+        # step (reading the tables without syncing) runs on its own from the UI.
+        selection=dg.AssetSelection.groups(provider.name).without_checks(),
+        description=f"Full sync of every {provider.title} entity for the selected workspaces.",
+    )
