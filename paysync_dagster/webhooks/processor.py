@@ -7,6 +7,12 @@ path and ordering guard as the full sync. The rows and the events' new status co
 transaction, and only for events the worker still holds, so an event whose lease was taken
 over is never applied twice. A failing event is retried with exponential backoff and jitter,
 then dead-lettered; it never holds up the rest of its batch.
+
+Whatever an inbox row holds, it cannot stop the claim of others: the claim returns ids and
+metadata only, and each payload is read as text and decoded on its own, so a payload no
+decoder can read fails that one event (an attempt, then the dead letter) and nothing else.
+An event whose worker died holding it is claimed again; past `max_attempts` such claims it is
+dead-lettered without another try, so an event that kills its worker cannot do so forever.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 
+from paysync_dagster import bounds
 from paysync_dagster.providers.stripe.mapping import MAPPERS, MappingError, Row
 from paysync_dagster.redaction import describe_error
 from paysync_dagster.store.tables import (
@@ -73,9 +80,10 @@ class Claimed:
     id: int
     workspace_id: str
     event_type: str
-    payload: Mapping[str, Any]
     event_created_at: datetime
     attempts: int
+    # The payload as stored, decoded per event by the processor (None: the row vanished).
+    payload_text: str | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -126,14 +134,27 @@ def claim(
             _inbox.c.id,
             _inbox.c.workspace_id,
             _inbox.c.event_type,
-            _inbox.c.payload,
             _inbox.c.event_created_at,
             _inbox.c.attempts,
         )
     )
     with engine.begin() as connection:
         rows = connection.execute(statement).all()
-    return sorted((Claimed(**row._mapping) for row in rows), key=lambda event: event.id)
+    if not rows:
+        return []
+    # As text, so no JSON decoder runs on a payload before the processor guards it.
+    with engine.connect() as connection:
+        payloads = dict(
+            connection.execute(
+                sa.select(_inbox.c.id, sa.cast(_inbox.c.payload, sa.Text)).where(
+                    _inbox.c.id.in_([row.id for row in rows])
+                )
+            ).all()
+        )
+    return sorted(
+        (Claimed(**row._mapping, payload_text=payloads.get(row.id)) for row in rows),
+        key=lambda event: event.id,
+    )
 
 
 @dataclass
@@ -170,7 +191,7 @@ class Processor:
         outcomes = [self._prepare(event, event.workspace_id in refetching) for event in claimed]
         try:
             result = self._settle(outcomes, worker_id, now)
-        except sa.exc.DBAPIError as error:
+        except Exception as error:
             # One bad row (say, a value too long for its column) fails the batch statement;
             # settling each event alone confines the failure to that event.
             logger.warning("webhook batch failed, settling events one by one: %s", _short(error))
@@ -208,12 +229,22 @@ class Processor:
             )
 
     def _prepare(self, event: Claimed, refetch: bool) -> _Outcome:
-        """Map the event's object (or its refetched current state) to a canonical row."""
-        entity = entity_of(event.payload)
+        """Decode the event and map its object (or its refetched current state) to a row."""
+        if event.attempts > self.options.max_attempts:
+            # Claimed again after its lease expired, more often than it may be tried: the
+            # worker holding it died each time, perhaps because of this very event.
+            return _Outcome(event, error="lease expired on every attempt (did its worker die?)")
+        try:
+            payload = bounds.loads_bounded(event.payload_text or "")
+            entity = entity_of(payload)
+        except bounds.InputLimitError as error:
+            return _Outcome(event, error=f"unreadable payload: {error}")
+        except Exception as error:
+            return _Outcome(event, error=f"unreadable payload: {_short(error)}")
         if entity is None:
             return _Outcome(event)
         try:
-            obj = event.payload["data"]["object"]
+            obj = payload["data"]["object"]
             ts = source_ts(event.event_created_at)
             deletion = is_deletion(event.event_type)
             # A deleted object has no newer state to fetch: its event is the last word.
@@ -269,7 +300,7 @@ class Processor:
     def _settle_alone(self, outcome: _Outcome, worker_id: str, now: datetime) -> BatchResult:
         try:
             return self._settle([outcome], worker_id, now)
-        except sa.exc.DBAPIError as error:
+        except Exception as error:
             outcome.error = _short(error)
             result = BatchResult()
             with self.engine.begin() as connection:
