@@ -4,9 +4,11 @@ Checks run cheapest first: rate limit (429), size (413), content type (415), sig
 (400). An unknown workspace, a path that cannot name one, a secret that does not decrypt and a
 bad signature get the same answer and take the same work (a signature is computed against a
 dummy secret), so the endpoint reveals neither which tenants exist nor which secret failed; a
-secret that does not decrypt is logged once per workspace. A rejected request stores nothing and is counted and
-logged without its body. An accepted event is acknowledged only after the inbox commit; a
-redelivery of a stored event is acknowledged as a duplicate and not stored again.
+secret that does not decrypt is logged once per workspace. A rejected request stores nothing
+and is counted and logged without its body. An accepted event is acknowledged only after the
+inbox commit; a redelivery of a stored event is acknowledged as a duplicate and not stored
+again. Data the database refuses (it should not: bodies are bounded and U+0000 is escaped)
+gets a 422, which a sender does not retry forever.
 """
 
 from __future__ import annotations
