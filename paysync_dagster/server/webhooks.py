@@ -26,6 +26,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from paysync_dagster.server.bodies import read_body
 from paysync_dagster.store.vault import VaultError
 from paysync_dagster.store.workspaces import WORKSPACE_ID_PATTERN, load_webhook_secrets
 from paysync_dagster.webhooks.events import PROVIDER, InvalidEventError, parse_event
@@ -133,19 +134,6 @@ def build_receiver(
     return WebhookReceiver(context, options or WebhookReceiverOptions(), workers)
 
 
-async def _read_body(request: Request, limit: int) -> bytes | None:
-    """The body, or None as soon as it exceeds `limit` bytes."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        return None
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            return None
-    return bytes(body)
-
-
 async def stripe_webhook(request: Request) -> Response:
     """Receive one Stripe event for the workspace named in the path."""
     receiver: WebhookReceiver = request.app.state.webhook_receiver
@@ -160,7 +148,7 @@ async def stripe_webhook(request: Request) -> Response:
         )
     limit = receiver.options.max_body_bytes
     try:
-        body = await _read_body(request, limit)
+        body = await read_body(request, limit)
     except ClientDisconnect:
         return receiver.reject(Response(status_code=400), workspace_id, "disconnected")
     if body is None:
