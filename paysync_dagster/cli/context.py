@@ -32,9 +32,10 @@ class CliContext:
         return self._engine
 
     def vault(self):
-        from paysync_dagster.store.vault import Vault
+        """The vault, refusing a key ring that lacks a key id the database uses."""
+        from paysync_dagster.store.key_guard import open_vault
 
-        return Vault.from_environment(os.environ, home=self.settings.home)
+        return open_vault(self.engine(), os.environ, home=self.settings.home)
 
 
 def clear_errors(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -14,7 +14,11 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
-from paysync_dagster.store.tables import CANONICAL_TABLES, workspace_payment_configurations
+from paysync_dagster.store.tables import (
+    CANONICAL_TABLES,
+    CIPHERTEXT_COLUMNS,
+    workspace_payment_configurations,
+)
 from paysync_dagster.store.vault import Vault
 
 WORKSPACE_ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
@@ -23,6 +27,7 @@ STRIPE_WEBHOOK_SECRET_PATTERN = re.compile(r"whsec_[A-Za-z0-9+/=_-]{8,240}")
 SUPPORTED_PROVIDERS = ("stripe",)
 
 _table = workspace_payment_configurations
+_CIPHERTEXT_NAMES = tuple(c.name for c in CIPHERTEXT_COLUMNS if c.table is _table)
 
 
 class WorkspaceError(ValueError):
@@ -249,11 +254,7 @@ def rotate_keys(
             rotated += rotate(connection, vault)
         for row in connection.execute(sa.select(_table)).all():
             changes = {}
-            for column in (
-                "api_key_ciphertext",
-                "webhook_secret_ciphertext",
-                "previous_webhook_secret_ciphertext",
-            ):
+            for column in _CIPHERTEXT_NAMES:
                 token = getattr(row, column)
                 if token is not None and vault.needs_rotation(token):
                     changes[column] = vault.reencrypt(
