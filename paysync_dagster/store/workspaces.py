@@ -19,7 +19,8 @@ from paysync_dagster.store.tables import (
     CIPHERTEXT_COLUMNS,
     workspace_payment_configurations,
 )
-from paysync_dagster.store.vault import Vault
+from paysync_dagster.store.upsert import as_utc
+from paysync_dagster.store.vault import Vault, VaultError
 
 WORKSPACE_ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 STRIPE_API_KEY_PATTERN = re.compile(r"(sk|rk)_(test|live)_[A-Za-z0-9]{8,240}")
@@ -220,6 +221,30 @@ def load_credentials(
         api_key=vault.decrypt(row.api_key_ciphertext, workspace_id=workspace_id, provider=provider),
         webhook_secret=webhook_secret,
     )
+
+
+def undecryptable_workspaces(engine: sa.Engine, vault: Vault) -> list[str]:
+    """Ids of workspaces with a stored secret the vault cannot decrypt (sorted, distinct).
+
+    Checks the API key, the webhook secret and, while its rotation window lasts, the previous
+    webhook secret: everything the service may need to decrypt.
+    """
+    now = datetime.now(UTC)
+    failing: set[str] = set()
+    with engine.connect() as connection:
+        rows = connection.execute(sa.select(_table)).all()
+    for row in rows:
+        expires_at = row.previous_webhook_secret_expires_at
+        tokens = [row.api_key_ciphertext, row.webhook_secret_ciphertext]
+        if expires_at is not None and as_utc(expires_at) > now:
+            tokens.append(row.previous_webhook_secret_ciphertext)
+        try:
+            for token in tokens:
+                if token is not None:
+                    vault.decrypt(token, workspace_id=row.workspace_id, provider=row.provider)
+        except VaultError:
+            failing.add(row.workspace_id)
+    return sorted(failing)
 
 
 def remove_workspace(engine: sa.Engine, workspace_id: str, *, purge_data: bool = False) -> int:

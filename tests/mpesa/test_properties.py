@@ -91,7 +91,7 @@ def test_property_2_migration_consistency_detection(shared_engine, shared_vault,
     assert summary.count == len(expected)
     assert list(summary.sample) == expected[:5]
     assert [bar.bar_id for bar in listed] == expected
-    assert audit(shared_engine).drift.count == len(expected)
+    assert audit(shared_engine, shared_vault).drift.count == len(expected)
 
 
 @PROPERTY
