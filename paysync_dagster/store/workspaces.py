@@ -10,7 +10,6 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
@@ -21,6 +20,7 @@ from paysync_dagster.store.tables import (
 )
 from paysync_dagster.store.upsert import as_utc
 from paysync_dagster.store.vault import Vault, VaultError
+from paysync_dagster.urls import InvalidUrlError, validate_http_url
 
 WORKSPACE_ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 STRIPE_API_KEY_PATTERN = re.compile(r"(sk|rk)_(test|live)_[A-Za-z0-9]{8,240}")
@@ -95,17 +95,11 @@ def validate_webhook_secret(value: str) -> str:
 
 
 def validate_api_base(value: str) -> str:
-    """An http(s) URL without credentials, query or fragment."""
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise WorkspaceError(
-            f"invalid API base URL {value[:200]!r}: expected http(s)://host[:port]"
-        )
-    if parts.username or parts.password or parts.query or parts.fragment:
-        raise WorkspaceError(
-            "invalid API base URL: it must not carry credentials, a query or a fragment"
-        )
-    return value.rstrip("/")
+    """An http(s) URL without credentials, query or fragment (see `paysync_dagster.urls`)."""
+    try:
+        return validate_http_url(value, "API base URL")
+    except InvalidUrlError as error:
+        raise WorkspaceError(str(error)) from None
 
 
 def _summary(row: sa.Row) -> WorkspaceSummary:
