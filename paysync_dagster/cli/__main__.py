@@ -1,0 +1,5 @@
+"""`python -m paysync_dagster.cli`: the `paysync` command without its console script."""
+
+from paysync_dagster.cli import main
+
+main(prog_name="paysync")
