@@ -35,9 +35,10 @@ from paysync_dagster.store.tables import (
     webhook_inbox,
     workspace_payment_configurations,
 )
-from paysync_dagster.store.upsert import upsert_rows
+from paysync_dagster.store.upsert import as_utc, upsert_rows
 from paysync_dagster.webhooks import inbox
 from paysync_dagster.webhooks.events import PROVIDER, entity_of, is_deletion, source_ts
+from paysync_dagster.webhooks.ties import Tie, is_tie, record_ties, stored_versions
 
 logger = logging.getLogger(__name__)
 _inbox = webhook_inbox
@@ -163,6 +164,7 @@ class _Outcome:
     entity: str | None = None
     row: Row | None = None
     error: str | None = None
+    refetched: bool = False
 
 
 class Processor:
@@ -189,6 +191,7 @@ class Processor:
         now = datetime.now(UTC)
         refetching = self._refetching_workspaces({event.workspace_id for event in claimed})
         outcomes = [self._prepare(event, event.workspace_id in refetching) for event in claimed]
+        self._resolve_ties(outcomes)
         try:
             result = self._settle(outcomes, worker_id, now)
         except Exception as error:
@@ -247,20 +250,79 @@ class Processor:
             obj = payload["data"]["object"]
             ts = source_ts(event.event_created_at)
             deletion = is_deletion(event.event_type)
+            refetched = False
             # A deleted object has no newer state to fetch: its event is the last word.
             if refetch and not deletion and self._fetcher is not None:
                 fetched_at = datetime.now(UTC)
                 current = self._fetcher.fetch(event.workspace_id, entity, obj["id"])
                 if current is not None:
-                    obj, ts = current, fetched_at
+                    obj, ts, refetched = current, _refetched_ts(fetched_at, ts), True
             row = MAPPERS[entity](obj, ts)
             if deletion:
                 row["deleted_at"] = ts
-            return _Outcome(event, entity, row)
+            return _Outcome(event, entity, row, refetched=refetched)
+
         except MappingError as error:
             return _Outcome(event, entity, error=f"cannot map {entity} object: {error}")
         except Exception as error:
             return _Outcome(event, entity, error=_short(error))
+
+    def _resolve_ties(self, outcomes: Sequence[_Outcome]) -> None:
+        """Refetch, or record, rows of the same second as the stored row but other content.
+
+        Such an event cannot be ranked against what is stored (see `webhooks.ties`). With API
+        access the object's current state replaces the payload; without it (no fetcher, or
+        the fetch fails) the row is applied as before and the tie recorded for the repair.
+        """
+        candidates: dict[tuple[str, str], list[_Outcome]] = defaultdict(list)
+        for outcome in outcomes:
+            row = outcome.row
+            if row is not None and not outcome.refetched and row.get("deleted_at") is None:
+                candidates[(outcome.event.workspace_id, outcome.entity or "")].append(outcome)
+        if not candidates:
+            return
+        tied: list[_Outcome] = []
+        with self.engine.connect() as connection:
+            for (workspace_id, entity), group in candidates.items():
+                ids = [outcome.row["external_id"] for outcome in group if outcome.row]
+                stored = stored_versions(connection, workspace_id, entity, ids)
+                tied += [
+                    o for o in group if o.row and is_tie(stored.get(o.row["external_id"]), o.row)
+                ]
+        unresolved = [outcome for outcome in tied if not self._refetch(outcome)]
+        if unresolved:
+            with self.engine.begin() as connection:
+                record_ties(
+                    connection,
+                    [
+                        Tie(o.event.workspace_id, o.entity or "", o.row["external_id"], o.event.id)
+                        for o in unresolved
+                        if o.row
+                    ],
+                )
+
+    def _refetch(self, outcome: _Outcome) -> bool:
+        """Replace the outcome's row by the object's current state; False when impossible."""
+        if self._fetcher is None or outcome.row is None or outcome.entity is None:
+            return False
+        try:
+            fetched_at = datetime.now(UTC)
+            current = self._fetcher.fetch(
+                outcome.event.workspace_id, outcome.entity, outcome.row["external_id"]
+            )
+            if current is None:
+                return False
+            ts = _refetched_ts(fetched_at, outcome.row["source_ts"])
+            outcome.row = MAPPERS[outcome.entity](current, ts)
+        except Exception as error:
+            logger.warning(
+                "webhook event %s ties with the stored row and could not be refetched: %s",
+                outcome.event.id,
+                _short(error),
+            )
+            return False
+        outcome.refetched = True
+        return True
 
     def _settle(self, outcomes: Sequence[_Outcome], worker_id: str, now: datetime) -> BatchResult:
         """In one transaction: take final ownership of the events, write their rows, and
@@ -374,6 +436,16 @@ def _finish(
         .returning(_inbox.c.id)
     )
     return set(rows.scalars())
+
+
+def _refetched_ts(fetched_at: datetime, event_ts: datetime) -> datetime:
+    """The ordering timestamp of an object fetched for an event.
+
+    Its fetch time, but never earlier than the event's own `source_ts` (the end of its
+    second): a fetch within that second would otherwise rank the current state below rows
+    written from the second's events, and the ordering guard would keep the stale one.
+    """
+    return max(fetched_at, as_utc(event_ts))
 
 
 def _short(error: BaseException) -> str:
