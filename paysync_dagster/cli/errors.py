@@ -43,7 +43,7 @@ def describe(error: BaseException) -> str:
         return "PAYSYNC_DATABASE_URL names a database paysync cannot load"
     if isinstance(error, CommandError):
         return f"database migration failed: {error}"
-    if isinstance(error, PermissionError | FileNotFoundError | IsADirectoryError):
+    if isinstance(error, OSError) and error.filename is not None:
         return f"cannot use {error.filename}: {error.strerror}"
     if isinstance(error, ValueError | LookupError | OSError | RuntimeError):
         # paysync's own errors (invalid input, configuration, a busy port) are ValueErrors,
