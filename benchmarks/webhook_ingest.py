@@ -10,7 +10,11 @@ event-to-row latency (the row's `synced_at` minus the send time; same clock, sam
 and an exactly-once count: distinct acknowledged events = inbox rows = customer rows, every
 inbox row applied, none claimed twice. A baseline in the same run: a bare Starlette endpoint
 doing one plain INSERT + COMMIT per request. A second scenario SIGKILLs the server mid-load,
-restarts it, and checks every acknowledged event was applied exactly once.
+restarts it, and checks every acknowledged event was applied exactly once. A third sends 500
+events/s with one poison event per second, alternating an event whose object cannot be mapped
+(through the receiver) and an event nested 1,000 levels deep written straight into the inbox
+(as a writer without the receiver's bounds could): the good events' p99 event-to-row must stay
+under 1 s and every poison event must be dead-lettered.
 
 Run: .venv/bin/python benchmarks/webhook_ingest.py [--quick]
 """
@@ -40,8 +44,8 @@ import contextlib
 from _harness import temporary_postgres_database
 
 from paysync_dagster.providers.configure import add_workspace
-from paysync_dagster.store.database import create_engine, upgrade
-from paysync_dagster.store.tables import customers
+from paysync_dagster.store.database import SerializedJson, create_engine, upgrade
+from paysync_dagster.store.tables import customers, webhook_inbox
 from paysync_dagster.store.upsert import as_utc
 from paysync_dagster.store.vault import KeyRing, Vault
 from paysync_dagster.webhooks.signature import sign_header
@@ -108,8 +112,10 @@ async def _connection(port: int, queue: asyncio.Queue) -> None:
         writer.close()
 
 
-def _request(secret: str, event_id: str, customer_id: str) -> bytes:
+def _request(secret: str, event_id: str, customer_id: str, *, poison: bool = False) -> bytes:
     created = int(time.time())
+    # A poison event's email is an object: it passes the receiver and fails the mapping.
+    email = {"not": "an email"} if poison else f"{customer_id}@bench.test"
     body = orjson.dumps(
         {
             "id": event_id,
@@ -121,7 +127,7 @@ def _request(secret: str, event_id: str, customer_id: str) -> bytes:
                     "id": customer_id,
                     "object": "customer",
                     "created": created,
-                    "email": f"{customer_id}@bench.test",
+                    "email": email,
                     "name": "Bench Customer",
                     "balance": 0,
                     "delinquent": False,
@@ -202,7 +208,7 @@ class Server:
             self.process.wait(15)
 
 
-def paysync_server(url: str, env: dict[str, str]) -> Server:
+def paysync_server(url: str, env: dict[str, str], *options: str) -> Server:
     port = _free_port()
     command = [
         PAYSYNC,
@@ -213,6 +219,7 @@ def paysync_server(url: str, env: dict[str, str]) -> Server:
         "1000000",
         "--webhook-lease-seconds",
         "3",
+        *options,
     ]
     return Server(command, {**env, "PAYSYNC_DATABASE_URL": url}, port)
 
@@ -409,6 +416,102 @@ def crash_scenario(backend: str, url: str, env: dict[str, str], secret: str) -> 
     )
 
 
+POISON_RATE = 500.0
+POISON_SECONDS = 10
+POISON_MAX_ATTEMPTS = 3
+
+
+def _store_deep_event(engine: sa.Engine, event_id: str) -> None:
+    """An event nested 1,000 levels deep, written into the inbox around the receiver."""
+    deep = "[" * 1000 + "]" * 1000
+    payload = (
+        f'{{"id":"{event_id}","object":"event","type":"customer.updated","created":'
+        f'{int(time.time())},"data":{{"object":{{"id":"cus_{event_id}","object":"customer",'
+        f'"metadata":{{"x":{deep}}}}}}}}}'
+    )
+    now = sa.func.current_timestamp()
+    with engine.begin() as connection:
+        connection.execute(
+            sa.insert(webhook_inbox).values(
+                workspace_id=WORKSPACE,
+                provider="stripe",
+                provider_event_id=event_id,
+                event_type="customer.updated",
+                source="webhook",
+                payload=SerializedJson(payload),
+                event_created_at=now,
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                received_at=now,
+            )
+        )
+
+
+def _wait_dead(engine: sa.Engine, pattern: str, expected: int, timeout: float = 90.0) -> int:
+    deadline = time.monotonic() + timeout
+    query = sa.text(
+        "SELECT count(*) FROM webhook_inbox WHERE provider_event_id LIKE :p AND status = 'dead'"
+    )
+    while True:
+        with engine.connect() as connection:
+            dead = connection.scalar(query, {"p": pattern})
+        if dead >= expected or time.monotonic() > deadline:
+            return dead
+        time.sleep(0.2)
+
+
+def poison_scenario(backend: str, url: str, env: dict[str, str], secret: str) -> StepResult:
+    """500 good events/s and one poison event per second, alternating its kind."""
+    server = paysync_server(url, env, "--webhook-max-attempts", str(POISON_MAX_ATTEMPTS))
+    server.start()
+    engine = create_engine(url)
+    prefix = f"poison{secrets.token_hex(3)}"
+    poison_prefix = f"evt_bad{prefix}"
+    good = make_deliveries(secret, prefix, int(POISON_RATE * POISON_SECONDS))
+    # Every 2 s one unmappable event in the stream, and 1 s later one deep event beside it.
+    mixed = list(good)
+    every = int(2 * POISON_RATE)
+    for n, slot in enumerate(range(every // 4, len(good), every)):
+        request = _request(secret, f"{poison_prefix}_http{n}", f"cus_bad_{n}", poison=True)
+        mixed.insert(slot + n, Delivery(f"cus_bad_{n}", request))
+    http_poison = len(mixed) - len(good)
+
+    async def load() -> int:
+        sender = asyncio.create_task(_send(server.port, mixed, POISON_RATE))
+        stored = 0
+        await asyncio.sleep(1.5)
+        while not sender.done():
+            await asyncio.to_thread(_store_deep_event, engine, f"{poison_prefix}_deep{stored}")
+            stored += 1
+            await asyncio.sleep(2.0)
+        await sender
+        return stored
+
+    try:
+        deep_poison = asyncio.run(load())
+        verdict, latencies = verify(engine, prefix, good)
+        dead = _wait_dead(engine, f"{poison_prefix}_%", http_poison + deep_poison)
+    finally:
+        server.stop()
+        engine.dispose()
+    ok = [d for d in good if 200 <= d.status < 300]
+    poison = http_poison + deep_poison
+    return StepResult(
+        backend=backend,
+        target="500/s + 1 poison/s",
+        sent=len(mixed),
+        acked=len(ok),
+        failed=len(good) - len(ok),
+        accepted_per_second=float("nan"),
+        ack_p50_ms=_quantile([d.latency for d in ok], 0.5) * 1000,
+        ack_p99_ms=_quantile([d.latency for d in ok], 0.99) * 1000,
+        row_p50_ms=_quantile(latencies, 0.5) * 1000,
+        row_p99_ms=_quantile(latencies, 0.99) * 1000,
+        exactly_once=f"{verdict}; poison dead-lettered {dead}/{poison}",
+    )
+
+
 def prepare(url: str, keyring: KeyRing) -> str:
     engine = create_engine(url)
     upgrade(engine)
@@ -446,6 +549,7 @@ def bench_backend(backend: str, url: str, baseline_url: str, env, keyring, rates
         server.stop()
         engine.dispose()
     results.append(crash_scenario(backend, url, env, secret))
+    results.append(poison_scenario(backend, url, env, secret))
     return results
 
 

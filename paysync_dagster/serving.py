@@ -7,6 +7,7 @@ instead of being refused.
 
 from __future__ import annotations
 
+import errno
 import socket
 import threading
 import time
@@ -21,16 +22,28 @@ STOP_TIMEOUT_SECONDS = 10.0
 _POLL_INTERVAL_SECONDS = 0.01
 
 
+class ListenError(OSError):
+    """The socket could not be bound; the message names the address and why."""
+
+
 def listen(host: str, port: int) -> socket.socket:
-    """A bound, listening TCP socket; port 0 picks a free port."""
+    """A bound, listening TCP socket; port 0 picks a free port.
+
+    Raises `ListenError` when the address cannot be bound (a busy port, an unknown host).
+    """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
         sock.listen(1024)
-    except OSError:
+    except OSError as error:
         sock.close()
-        raise
+        if error.errno == errno.EADDRINUSE:
+            raise ListenError(
+                f"port {port} on {host} is already in use; choose another with --port"
+            ) from None
+        reason = error.strerror or type(error).__name__
+        raise ListenError(f"cannot listen on {host}:{port}: {reason}") from None
     return sock
 
 

@@ -8,6 +8,28 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_HOME = Path(".paysync")
+ENV_MODE = "PAYSYNC_ENV"
+# Known deployment environments; only production changes behaviour (keys are required).
+ENVIRONMENTS = ("development", "test", "production")
+DEFAULT_ENVIRONMENT = "development"
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value paysync does not accept; the message names it."""
+
+
+def environment(environ: Mapping[str, str]) -> str:
+    """`PAYSYNC_ENV`, case-insensitively one of `ENVIRONMENTS` (unset or empty: development).
+
+    Anything else is refused rather than treated as development: `prod` or `Production`
+    meant production, and silently running without its safeguards would lose secrets.
+    """
+    value = environ.get(ENV_MODE) or DEFAULT_ENVIRONMENT
+    if value.lower() not in ENVIRONMENTS:
+        raise SettingsError(
+            f"{ENV_MODE} must be one of {', '.join(ENVIRONMENTS)} (any case), got {value[:40]!r}"
+        )
+    return value.lower()
 
 
 @dataclass(frozen=True)
@@ -24,8 +46,12 @@ class Settings:
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Read `PAYSYNC_HOME`, `PAYSYNC_DATABASE_URL` and `PAYSYNC_ENV` (default: local)."""
+        """Read `PAYSYNC_HOME`, `PAYSYNC_DATABASE_URL` and `PAYSYNC_ENV` (default: local).
+
+        Raises `SettingsError` for an unknown `PAYSYNC_ENV`.
+        """
         env = os.environ if environ is None else environ
+        production = environment(env) == "production"
         home = Path(env.get("PAYSYNC_HOME") or DEFAULT_HOME).resolve()
         url = env.get("PAYSYNC_DATABASE_URL") or f"sqlite:///{home / 'paysync.db'}"
-        return cls(home=home, database_url=url, production=env.get("PAYSYNC_ENV") == "production")
+        return cls(home=home, database_url=url, production=production)

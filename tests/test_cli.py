@@ -148,5 +148,5 @@ def test_serve_refuses_an_unmigrated_database(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("PAYSYNC_HOME", str(tmp_path))
     monkeypatch.setenv("PAYSYNC_ENCRYPTION_KEYS", KeyRing.generate("k1").to_spec())
     result = CliRunner().invoke(main, ["serve", "--port", "0"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "paysync db upgrade" in result.output

@@ -9,6 +9,7 @@ from paysync_dagster.cli.context import CliContext
 from paysync_dagster.cli.db import db
 from paysync_dagster.cli.demo import demo
 from paysync_dagster.cli.dev import dev
+from paysync_dagster.cli.errors import PaysyncGroup
 from paysync_dagster.cli.keys import keys
 from paysync_dagster.cli.mpesa import mpesa
 from paysync_dagster.cli.sandbox import sandbox
@@ -17,7 +18,7 @@ from paysync_dagster.cli.webhooks import webhooks
 from paysync_dagster.cli.workspace import workspace
 
 
-@click.group()
+@click.group(cls=PaysyncGroup)
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """paysync: keep payment provider data in sync, per workspace, inside Dagster.

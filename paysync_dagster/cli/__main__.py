@@ -2,4 +2,4 @@
 
 from paysync_dagster.cli import main
 
-main()
+main(prog_name="paysync")

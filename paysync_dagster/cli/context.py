@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -32,16 +33,22 @@ class CliContext:
         return self._engine
 
     def vault(self):
-        from paysync_dagster.store.vault import Vault
+        """The vault, refusing a key ring that lacks a key id the database uses."""
+        from paysync_dagster.store.key_guard import open_vault
 
-        return Vault.from_environment(os.environ, home=self.settings.home)
+        return open_vault(self.engine(), os.environ, home=self.settings.home)
 
 
 def clear_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn paysync's validation errors into a one-line message and exit code 2."""
+    """Turn paysync's validation errors into a one-line message and exit code 2.
+
+    `PaysyncGroup` does this for every command; this keeps a command's errors clear when it
+    is invoked on its own (tests that call a subcommand directly).
+    """
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from paysync_dagster.cli.errors import CliError, describe
         from paysync_dagster.mpesa.errors import MpesaError
         from paysync_dagster.store.vault import VaultError
         from paysync_dagster.store.workspaces import WorkspaceError
@@ -49,9 +56,21 @@ def clear_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except (WorkspaceError, VaultError, MpesaError) as error:
-            raise click.ClickException(str(error)) from None
+            raise CliError(describe(error)) from None
 
     return wrapper
+
+
+class FiniteFloatRange(click.FloatRange):
+    """A `FloatRange` that also refuses nan and infinities (which compare as in range)."""
+
+    name = "finite float range"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
 
 
 def yes_no(value: bool) -> str:

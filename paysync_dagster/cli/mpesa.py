@@ -19,16 +19,18 @@ def mpesa() -> None:
 @click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
 @click.pass_obj
 def mpesa_audit(obj: CliContext, limit: int) -> None:
-    """Report bars whose mpesa_enabled differs from their credentials' is_active.
+    """Report bars whose mpesa_enabled differs from their credentials' is_active, and bars
+    whose credentials do not decrypt.
 
     Exits 1 when any bar is inconsistent or waits for manual repair.
     """
     from paysync_dagster.mpesa.audit import audit
 
-    report = audit(obj.engine(), limit=limit)
+    report = audit(obj.engine(), obj.vault(), limit=limit)
     console.print(
         f"{report.bars} bar(s), {report.bars_with_credentials} with credentials,"
-        f" {report.drift.count} inconsistent, {report.unresolved.bars} waiting for manual repair"
+        f" {report.inconsistent_count} inconsistent ({report.undecryptable} with credentials"
+        f" that do not decrypt), {report.unresolved.bars} waiting for manual repair"
     )
     if report.inconsistent:
         table = Table("bar", "mpesa_enabled", "must be", "problem")
@@ -42,12 +44,17 @@ def mpesa_audit(obj: CliContext, limit: int) -> None:
         console.print(table)
         if report.drift.count > len(report.inconsistent):
             console.print(f"(first {len(report.inconsistent)} shown; use --limit for more)")
+    if report.undecryptable_sample:
+        console.print(
+            "credentials that do not decrypt (save the bar's settings again):"
+            f" bar(s) {', '.join(str(bar_id) for bar_id in report.undecryptable_sample)}"
+        )
     if report.unresolved.records:
         table = Table("bar", "attempts", "error")
         for failure in report.unresolved.records:
             table.add_row(str(failure.bar_id), str(failure.attempts), failure.error)
         console.print(table)
-    sys.exit(1 if report.drift.count or report.unresolved.bars else 0)
+    sys.exit(1 if report.inconsistent_count or report.unresolved.bars else 0)
 
 
 @mpesa.command("repair")
@@ -67,7 +74,7 @@ def mpesa_repair(obj: CliContext, dry_run: bool, chunk_size: int) -> None:
 
     engine = obj.engine()
     if dry_run:
-        report = audit(engine, limit=50)
+        report = audit(engine, obj.vault(), limit=50)
         console.print(f"dry run: {report.drift.count} bar(s) would be repaired")
         for bar in report.inconsistent:
             console.print(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from paysync_dagster.cli.context import CliContext, clear_errors
+from paysync_dagster.cli.errors import CliError
 
 
 @click.command()
@@ -73,11 +74,11 @@ def serve(
 
     engine = obj.engine()
     if not is_current(engine):
-        raise click.ClickException(
+        raise CliError(
             "the database schema is not at the newest revision; run `paysync db upgrade` first"
         )
     if webhook_workers > 1 and engine.dialect.name == "sqlite":
-        raise click.ClickException("SQLite supports one webhook worker; use PostgreSQL for more")
+        raise CliError("SQLite supports one webhook worker; use PostgreSQL for more")
     vault = obj.vault()
     context = ServerContext(settings=obj.settings, engine=engine, vault=vault)
     processor = Processor(

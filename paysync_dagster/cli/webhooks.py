@@ -9,6 +9,7 @@ import click
 from rich.table import Table
 
 from paysync_dagster.cli.context import CliContext, console
+from paysync_dagster.cli.errors import CliError
 
 
 def _selection_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -46,7 +47,7 @@ def _selection(options: dict[str, Any], *, listing: bool):
             return Selection.everything(limit=options["limit"])
         return Selection(**criteria)
     except SelectionError as error:
-        raise click.ClickException(str(error)) from None
+        raise CliError(str(error)) from None
 
 
 @click.group()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
-from paysync_dagster.cli.context import CliContext, clear_errors, console
+from paysync_dagster.cli.context import CliContext, FiniteFloatRange, clear_errors, console
 
 
 @click.group()
@@ -105,7 +105,7 @@ def workspace_remove(obj: CliContext, workspace_id: str, purge_data: bool) -> No
 )
 @click.option(
     "--previous-valid-hours",
-    type=click.FloatRange(0, 720),
+    type=FiniteFloatRange(0, 720),
     default=24.0,
     show_default=True,
     help="How long the current secret keeps verifying deliveries (0: revoke it now).",

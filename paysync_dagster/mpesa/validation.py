@@ -24,6 +24,8 @@ FIELDS = (
     *SECRET_FIELDS,
 )
 
+# Bar ids are BIGINT; below 10^18 they fit in every database's integer and never overflow.
+MAX_BAR_ID = 10**18 - 1
 _BAR_ID_RE = re.compile(r"[1-9][0-9]{0,17}")
 _SHORTCODE_RE = re.compile(r"[0-9]{5,7}")
 
@@ -83,12 +85,17 @@ def parse_settings(body: Any) -> MpesaSettings:
     )
 
 
+def parse_bar_id(text: str) -> int | None:
+    """A bar id from a URL path or form (digits, 1..`MAX_BAR_ID`), or None if it is not one."""
+    return int(text) if _BAR_ID_RE.fullmatch(text) else None
+
+
 def _valid_bar_id(value: Any) -> bool:
     if isinstance(value, bool):
         return False
     if isinstance(value, int):
-        return 0 < value < 10**18
-    return isinstance(value, str) and _BAR_ID_RE.fullmatch(value) is not None
+        return 0 < value <= MAX_BAR_ID
+    return isinstance(value, str) and parse_bar_id(value) is not None
 
 
 def _valid_secret(value: Any) -> bool:

@@ -7,7 +7,6 @@ log lines name fields, bars and token names, never a submitted secret.
 
 from __future__ import annotations
 
-import json
 import logging
 
 import sqlalchemy as sa
@@ -16,11 +15,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from paysync_dagster.bounds import InputLimitError, loads_bounded
 from paysync_dagster.mpesa.errors import SettingsValidationError
 from paysync_dagster.mpesa.payment_methods import offers_mpesa
 from paysync_dagster.mpesa.settings import apply_settings
 from paysync_dagster.mpesa.tokens import authenticate
-from paysync_dagster.mpesa.validation import parse_settings
+from paysync_dagster.mpesa.validation import MAX_BAR_ID, parse_bar_id, parse_settings
+from paysync_dagster.server.bodies import read_body
 
 logger = logging.getLogger("paysync.mpesa")
 
@@ -47,13 +48,13 @@ async def save_settings(request: Request) -> JSONResponse:
         response = _response(401, "authentication required: send Authorization: Bearer <token>")
         response.headers["WWW-Authenticate"] = "Bearer"
         return response
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
+    body = await read_body(request, MAX_BODY_BYTES)
+    if body is None:
         return _response(413, f"request body is larger than {MAX_BODY_BYTES} bytes")
     try:
-        settings = parse_settings(json.loads(body))
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return _response(422, "invalid M-Pesa settings", errors={"body": "must be valid JSON"})
+        settings = parse_settings(loads_bounded(body))
+    except InputLimitError as error:
+        return _response(422, "invalid M-Pesa settings", errors={"body": str(error)})
     except SettingsValidationError as invalid:
         return _response(422, "invalid M-Pesa settings", errors=invalid.errors)
 
@@ -68,9 +69,11 @@ async def save_settings(request: Request) -> JSONResponse:
             settings.bar_id,
             type(error).__name__,
         )
+        # 503, not 500: the request was valid and the database failed after retries, so the
+        # same request may succeed later.
         return _response(
-            500,
-            "M-Pesa settings could not be saved; nothing was changed",
+            503,
+            "M-Pesa settings could not be saved; nothing was changed, retry later",
             sync_status={"credentials_updated": False, "bar_status_updated": False},
         )
     logger.info(
@@ -91,7 +94,11 @@ async def save_settings(request: Request) -> JSONResponse:
 
 async def payment_methods(request: Request) -> JSONResponse:
     """The payment methods a bar offers its customers (M-Pesa only while it is configured)."""
-    bar_id: int = request.path_params["bar_id"]
+    bar_id = parse_bar_id(request.path_params["bar_id"])
+    if bar_id is None:
+        return JSONResponse(
+            {"message": f"a bar id is an integer from 1 to {MAX_BAR_ID}"}, status_code=400
+        )
     context = request.app.state.context
     offered = await run_in_threadpool(offers_mpesa, context.engine, context.vault, bar_id)
     if offered is None:
@@ -101,5 +108,5 @@ async def payment_methods(request: Request) -> JSONResponse:
 
 routes = [
     Route("/api/mpesa-settings", save_settings, methods=["POST"]),
-    Route("/api/bars/{bar_id:int}/payment-methods", payment_methods, methods=["GET"]),
+    Route("/api/bars/{bar_id}/payment-methods", payment_methods, methods=["GET"]),
 ]

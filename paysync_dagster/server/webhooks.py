@@ -1,11 +1,14 @@
 """`POST /webhooks/stripe/{workspace_id}`: authenticate, store durably, acknowledge.
 
 Checks run cheapest first: rate limit (429), size (413), content type (415), signature
-(400). An unknown workspace and a bad signature get the same answer and take the same work
-(a signature is computed against a dummy secret), so the endpoint reveals neither which
-tenants exist nor which secret failed. A rejected request stores nothing and is counted and
-logged without its body. An accepted event is acknowledged only after the inbox commit; a
-redelivery of a stored event is acknowledged as a duplicate and not stored again.
+(400). An unknown workspace, a path that cannot name one, a secret that does not decrypt and a
+bad signature get the same answer and take the same work (a signature is computed against a
+dummy secret), so the endpoint reveals neither which tenants exist nor which secret failed; a
+secret that does not decrypt is logged once per workspace. A rejected request stores nothing
+and is counted and logged without its body. An accepted event is acknowledged only after the
+inbox commit; a redelivery of a stored event is acknowledged as a duplicate and not stored
+again. Data the database refuses (it should not: bodies are bounded and U+0000 is escaped)
+gets a 422, which a sender does not retry forever.
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from paysync_dagster.providers.stripe.entities import PROVIDER
-from paysync_dagster.store.workspaces import load_webhook_secrets
+from paysync_dagster.server.bodies import read_body
+from paysync_dagster.store.vault import VaultError
+from paysync_dagster.store.workspaces import WORKSPACE_ID_PATTERN, load_webhook_secrets
 from paysync_dagster.webhooks.events import InvalidEventError, parse_event
 from paysync_dagster.webhooks.inbox import InboxItem
 from paysync_dagster.webhooks.limits import KeyedRateLimiter
@@ -35,12 +40,13 @@ from paysync_dagster.webhooks.signature import (
     verify_signature,
 )
 from paysync_dagster.webhooks.worker import WebhookWorker
-from paysync_dagster.webhooks.writer import InboxUnavailableError, InboxWriter
+from paysync_dagster.webhooks.writer import EventRefusedError, InboxUnavailableError, InboxWriter
 
 if TYPE_CHECKING:
     from .app import BackgroundService, ServerContext
 
 logger = logging.getLogger(__name__)
+_MAX_LOGGED_VAULT_FAILURES = 10_000
 _DUMMY_SECRET = f"whsec_{secrets.token_hex(24)}"
 _UNVERIFIED = JSONResponse({"error": "signature verification failed"}, status_code=400)
 
@@ -68,10 +74,24 @@ class WebhookReceiver:
         self.options = options
         self.stats: Counter[str] = Counter()
         self.secrets = SecretCache(
-            partial(_load_secrets, context), ttl_seconds=options.secret_ttl_seconds
+            partial(_load_secrets, context, self), ttl_seconds=options.secret_ttl_seconds
         )
         self.limiter = KeyedRateLimiter(options.rate_per_second, options.burst)
         self.writer = InboxWriter(context.engine, on_commit=partial(_wake_all, tuple(workers)))
+        self._logged_vault_failures: set[str] = set()
+
+    def vault_failed(self, workspace_id: str, error: VaultError) -> None:
+        """Count a webhook secret that does not decrypt; log it the first time per workspace."""
+        self.stats["secret_undecryptable"] += 1
+        if workspace_id in self._logged_vault_failures:
+            return
+        if len(self._logged_vault_failures) < _MAX_LOGGED_VAULT_FAILURES:
+            self._logged_vault_failures.add(workspace_id)
+        logger.error(
+            "webhook secret of workspace %r does not decrypt; its deliveries are refused: %s",
+            workspace_id,
+            error,
+        )
 
     def reject(
         self, response: Response, workspace_id: str, reason: str, detail: str = ""
@@ -87,10 +107,17 @@ class WebhookReceiver:
         return response
 
 
-def _load_secrets(context: ServerContext, workspace_id: str):
-    return load_webhook_secrets(
-        context.engine, context.vault, workspace_id=workspace_id, provider=PROVIDER
-    )
+def _load_secrets(context: ServerContext, receiver: WebhookReceiver, workspace_id: str):
+    """The workspace's valid secrets; none for an id that cannot exist or does not decrypt."""
+    if not WORKSPACE_ID_PATTERN.fullmatch(workspace_id):
+        return []
+    try:
+        return load_webhook_secrets(
+            context.engine, context.vault, workspace_id=workspace_id, provider=PROVIDER
+        )
+    except VaultError as error:
+        receiver.vault_failed(workspace_id, error)
+        return []
 
 
 def _wake_all(workers: Sequence[WebhookWorker]) -> None:
@@ -108,19 +135,6 @@ def build_receiver(
     return WebhookReceiver(context, options or WebhookReceiverOptions(), workers)
 
 
-async def _read_body(request: Request, limit: int) -> bytes | None:
-    """The body, or None as soon as it exceeds `limit` bytes."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        return None
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            return None
-    return bytes(body)
-
-
 async def stripe_webhook(request: Request) -> Response:
     """Receive one Stripe event for the workspace named in the path."""
     receiver: WebhookReceiver = request.app.state.webhook_receiver
@@ -135,7 +149,7 @@ async def stripe_webhook(request: Request) -> Response:
         )
     limit = receiver.options.max_body_bytes
     try:
-        body = await _read_body(request, limit)
+        body = await read_body(request, limit)
     except ClientDisconnect:
         return receiver.reject(Response(status_code=400), workspace_id, "disconnected")
     if body is None:
@@ -175,6 +189,13 @@ async def stripe_webhook(request: Request) -> Response:
         )
     try:
         is_new = await receiver.writer.submit(InboxItem(workspace_id, event))
+    except EventRefusedError as error:
+        return receiver.reject(
+            JSONResponse({"error": f"{error}; do not retry"}, status_code=422),
+            workspace_id,
+            "refused_by_database",
+            str(error),
+        )
     except InboxUnavailableError:
         receiver.stats["store_failed"] += 1
         return JSONResponse({"error": "event not stored; retry later"}, status_code=503)

@@ -13,6 +13,26 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# The databases paysync runs on, by SQLAlchemy driver name (a bare name: the default driver).
+SUPPORTED_DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg2")
+
+
+class DatabaseUrlError(ValueError):
+    """`PAYSYNC_DATABASE_URL` is not a URL paysync can use; never repeats it (a password)."""
+
+
+def parse_url(url: str) -> sa.URL:
+    """`url` parsed, if it names a supported database; `DatabaseUrlError` otherwise."""
+    hint = "expected sqlite:///path/to/file.db or postgresql://user@host:5432/database"
+    try:
+        parsed = sa.make_url(url)
+    except (sa.exc.ArgumentError, ValueError):
+        raise DatabaseUrlError(f"PAYSYNC_DATABASE_URL is not a database URL; {hint}") from None
+    if parsed.drivername not in SUPPORTED_DRIVERS:
+        raise DatabaseUrlError(
+            f"PAYSYNC_DATABASE_URL names an unsupported database {parsed.drivername[:40]!r}; {hint}"
+        )
+    return parsed
 
 
 class SerializedJson(str):
@@ -61,11 +81,13 @@ def _configure_postgresql(dbapi_connection: Any, _record: Any) -> None:
 def create_engine(url: str) -> sa.Engine:
     """An engine for `url`; a SQLite file's folder is created if missing.
 
+    Raises `DatabaseUrlError` for a URL that does not name a supported database.
+
     A bare `postgresql://` URL uses psycopg2: its C-side parameter interpolation keeps the
     batched multi-row upserts cheap, where psycopg 3 (SQLAlchemy 2.1's default) re-parses
     each batch's statement and spent over a third of a sync doing so here.
     """
-    parsed = sa.make_url(url)
+    parsed = parse_url(url)
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg2")
     if parsed.get_backend_name() == "sqlite":

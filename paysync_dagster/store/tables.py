@@ -298,3 +298,14 @@ mpesa_repair_failures = sa.Table(
     sa.Column("resolved_at", Timestamp),
     sa.Index(None, "resolved_at", "bar_id"),
 )
+
+# Every column that holds a vault token: what `paysync keys rotate` re-encrypts and what the
+# key ring check reads to find key ids the ring lacks.
+CIPHERTEXT_COLUMNS: tuple[sa.Column, ...] = (
+    workspace_payment_configurations.c.api_key_ciphertext,
+    workspace_payment_configurations.c.webhook_secret_ciphertext,
+    workspace_payment_configurations.c.previous_webhook_secret_ciphertext,
+    mpesa_credentials.c.consumer_key_ciphertext,
+    mpesa_credentials.c.consumer_secret_ciphertext,
+    mpesa_credentials.c.passkey_ciphertext,
+)

@@ -28,6 +28,8 @@ from types import MappingProxyType
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from paysync_dagster.settings import SettingsError, environment
+
 __all__ = [
     "KeyRing",
     "Vault",
@@ -39,7 +41,6 @@ __all__ = [
 logger = logging.getLogger("paysync.vault")
 
 ENV_KEYS = "PAYSYNC_ENCRYPTION_KEYS"
-ENV_MODE = "PAYSYNC_ENV"
 KEY_FILE_NAME = "encryption.keys"
 
 KEY_BYTES = 32
@@ -122,8 +123,13 @@ class KeyRing:
         return cls(keys=keys, primary_id=next(iter(keys)))
 
     @classmethod
-    def generate(cls, key_id: str = "local1") -> KeyRing:
-        """A ring holding one freshly generated random key."""
+    def generate(cls, key_id: str | None = None) -> KeyRing:
+        """A ring holding one freshly generated random key.
+
+        Without `key_id` the key gets a fresh random id, so a regenerated key can never be
+        mistaken for a lost one: tokens under the lost key keep naming an id the ring lacks.
+        """
+        key_id = key_id or f"local-{secrets.token_hex(6)}"
         _check_key_id(key_id)
         return cls(keys={key_id: AESGCM.generate_key(bit_length=256)}, primary_id=key_id)
 
@@ -155,7 +161,11 @@ class Vault:
                 return cls(KeyRing.parse(spec))
             except VaultConfigurationError as exc:
                 raise VaultConfigurationError(f"{ENV_KEYS}: {exc}") from None
-        if environ.get(ENV_MODE) == "production":
+        try:
+            production = environment(environ) == "production"
+        except SettingsError as error:
+            raise VaultConfigurationError(str(error)) from None
+        if production:
             raise VaultConfigurationError(f"{ENV_KEYS} is required in production")
         return cls(_load_or_create_key_file(home / KEY_FILE_NAME))
 
@@ -163,6 +173,11 @@ class Vault:
     def primary_key_id(self) -> str:
         """The key id new tokens are encrypted under."""
         return self._primary_id
+
+    @property
+    def key_ids(self) -> frozenset[str]:
+        """Every key id this vault can decrypt."""
+        return frozenset(self._ciphers)
 
     def encrypt(self, plaintext: str, *, workspace_id: str, provider: str) -> str:
         """Encrypt ``plaintext`` under the primary key, bound to its workspace and provider."""

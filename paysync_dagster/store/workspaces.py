@@ -10,16 +10,22 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
-from paysync_dagster.store.tables import CANONICAL_TABLES, workspace_payment_configurations
-from paysync_dagster.store.vault import Vault
+from paysync_dagster.store.tables import (
+    CANONICAL_TABLES,
+    CIPHERTEXT_COLUMNS,
+    workspace_payment_configurations,
+)
+from paysync_dagster.store.upsert import as_utc
+from paysync_dagster.store.vault import Vault, VaultError
+from paysync_dagster.urls import InvalidUrlError, validate_http_url
 
 WORKSPACE_ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 
 _table = workspace_payment_configurations
+_CIPHERTEXT_NAMES = tuple(c.name for c in CIPHERTEXT_COLUMNS if c.table is _table)
 
 
 class WorkspaceError(ValueError):
@@ -62,17 +68,11 @@ def validate_workspace_id(value: str) -> str:
 
 
 def validate_api_base(value: str) -> str:
-    """An http(s) URL without credentials, query or fragment."""
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise WorkspaceError(
-            f"invalid API base URL {value[:200]!r}: expected http(s)://host[:port]"
-        )
-    if parts.username or parts.password or parts.query or parts.fragment:
-        raise WorkspaceError(
-            "invalid API base URL: it must not carry credentials, a query or a fragment"
-        )
-    return value.rstrip("/")
+    """An http(s) URL without credentials, query or fragment (see `paysync_dagster.urls`)."""
+    try:
+        return validate_http_url(value, "API base URL")
+    except InvalidUrlError as error:
+        raise WorkspaceError(str(error)) from None
 
 
 def _summary(row: sa.Row) -> WorkspaceSummary:
@@ -195,6 +195,30 @@ def load_credentials(
     )
 
 
+def undecryptable_workspaces(engine: sa.Engine, vault: Vault) -> list[str]:
+    """Ids of workspaces with a stored secret the vault cannot decrypt (sorted, distinct).
+
+    Checks the API key, the webhook secret and, while its rotation window lasts, the previous
+    webhook secret: everything the service may need to decrypt.
+    """
+    now = datetime.now(UTC)
+    failing: set[str] = set()
+    with engine.connect() as connection:
+        rows = connection.execute(sa.select(_table)).all()
+    for row in rows:
+        expires_at = row.previous_webhook_secret_expires_at
+        tokens = [row.api_key_ciphertext, row.webhook_secret_ciphertext]
+        if expires_at is not None and as_utc(expires_at) > now:
+            tokens.append(row.previous_webhook_secret_ciphertext)
+        try:
+            for token in tokens:
+                if token is not None:
+                    vault.decrypt(token, workspace_id=row.workspace_id, provider=row.provider)
+        except VaultError:
+            failing.add(row.workspace_id)
+    return sorted(failing)
+
+
 def remove_workspace(engine: sa.Engine, workspace_id: str, *, purge_data: bool = False) -> int:
     """Delete a workspace's configurations (and, if asked, its synced rows); returns how many
     configurations were removed."""
@@ -227,11 +251,7 @@ def rotate_keys(
             rotated += rotate(connection, vault)
         for row in connection.execute(sa.select(_table)).all():
             changes = {}
-            for column in (
-                "api_key_ciphertext",
-                "webhook_secret_ciphertext",
-                "previous_webhook_secret_ciphertext",
-            ):
+            for column in _CIPHERTEXT_NAMES:
                 token = getattr(row, column)
                 if token is not None and vault.needs_rotation(token):
                     changes[column] = vault.reencrypt(

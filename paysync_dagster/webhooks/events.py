@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
+
+from paysync_dagster import bounds
 
 MAX_EVENT_ID_LENGTH = 255
 MAX_EVENT_TYPE_LENGTH = 128
@@ -45,26 +47,36 @@ class StripeEvent:
 
 
 def parse_event(body: bytes) -> StripeEvent:
-    """Validate a webhook body: a JSON object with `id`, `type`, `created` and `data.object`."""
+    """Validate a webhook body: a JSON object with `id`, `type`, `created` and `data.object`,
+    within the input bounds (`paysync_dagster.bounds`).
+
+    The returned body is what the inbox stores: the verbatim body, or, when a string held
+    U+0000, the body re-encoded with it escaped, so PostgreSQL can store it and the
+    processor reads back exactly what was checked here.
+    """
     try:
-        event = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise InvalidEventError("body is not valid JSON") from None
+        event = bounds.loads_bounded(body)
+    except bounds.InputLimitError as error:
+        raise InvalidEventError(str(error)) from None
     if not isinstance(event, dict):
         raise InvalidEventError("body is not a JSON object")
-    event_id, event_type, created = event.get("id"), event.get("type"), event.get("created")
+    event_id, event_type = event.get("id"), event.get("type")
     if not isinstance(event_id, str) or not 0 < len(event_id) <= MAX_EVENT_ID_LENGTH:
         raise InvalidEventError("field 'id' should be a non-empty string")
     if event.get("object") != "event":
         raise InvalidEventError("field 'object' should be 'event'")
     if not isinstance(event_type, str) or not 0 < len(event_type) <= MAX_EVENT_TYPE_LENGTH:
         raise InvalidEventError("field 'type' should be a non-empty string")
-    if not isinstance(created, int) or isinstance(created, bool) or created < 0:
-        raise InvalidEventError("field 'created' should be a unix timestamp")
+    try:
+        created = bounds.timestamp(event.get("created"), "created")
+    except bounds.InputLimitError as error:
+        raise InvalidEventError(str(error)) from None
     data = event.get("data")
     if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
         raise InvalidEventError("field 'data.object' should be an object")
-    return StripeEvent(event_id, event_type, datetime.fromtimestamp(created, UTC), body)
+    if b"\\u0000" in body:
+        body = orjson.dumps(event)
+    return StripeEvent(event_id, event_type, created, body)
 
 
 def entity_of(payload: Mapping[str, Any]) -> str | None:

@@ -7,6 +7,12 @@ path and ordering guard as the full sync. The rows and the events' new status co
 transaction, and only for events the worker still holds, so an event whose lease was taken
 over is never applied twice. A failing event is retried with exponential backoff and jitter,
 then dead-lettered; it never holds up the rest of its batch.
+
+Whatever an inbox row holds, it cannot stop the claim of others: the claim returns ids and
+metadata only, and each payload is read as text and decoded on its own, so a payload no
+decoder can read fails that one event (an attempt, then the dead letter) and nothing else.
+An event whose worker died holding it is claimed again; past `max_attempts` such claims it is
+dead-lettered without another try, so an event that kills its worker cannot do so forever.
 """
 
 from __future__ import annotations
@@ -14,13 +20,14 @@ from __future__ import annotations
 import logging
 import random
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import sqlalchemy as sa
 
+from paysync_dagster import bounds
 from paysync_dagster.providers.base import MappingError, Row
 from paysync_dagster.providers.registry import get_provider
 from paysync_dagster.providers.stripe.entities import PROVIDER
@@ -30,9 +37,10 @@ from paysync_dagster.store.tables import (
     webhook_inbox,
     workspace_payment_configurations,
 )
-from paysync_dagster.store.upsert import upsert_rows
+from paysync_dagster.store.upsert import as_utc, upsert_rows
 from paysync_dagster.webhooks import inbox
 from paysync_dagster.webhooks.events import entity_of, is_deletion, source_ts
+from paysync_dagster.webhooks.ties import Tie, is_tie, record_ties, stored_versions
 
 logger = logging.getLogger(__name__)
 _inbox = webhook_inbox
@@ -75,9 +83,10 @@ class Claimed:
     id: int
     workspace_id: str
     event_type: str
-    payload: Mapping[str, Any]
     event_created_at: datetime
     attempts: int
+    # The payload as stored, decoded per event by the processor (None: the row vanished).
+    payload_text: str | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -128,14 +137,27 @@ def claim(
             _inbox.c.id,
             _inbox.c.workspace_id,
             _inbox.c.event_type,
-            _inbox.c.payload,
             _inbox.c.event_created_at,
             _inbox.c.attempts,
         )
     )
     with engine.begin() as connection:
         rows = connection.execute(statement).all()
-    return sorted((Claimed(**row._mapping) for row in rows), key=lambda event: event.id)
+    if not rows:
+        return []
+    # As text, so no JSON decoder runs on a payload before the processor guards it.
+    with engine.connect() as connection:
+        payloads = dict(
+            connection.execute(
+                sa.select(_inbox.c.id, sa.cast(_inbox.c.payload, sa.Text)).where(
+                    _inbox.c.id.in_([row.id for row in rows])
+                )
+            ).all()
+        )
+    return sorted(
+        (Claimed(**row._mapping, payload_text=payloads.get(row.id)) for row in rows),
+        key=lambda event: event.id,
+    )
 
 
 @dataclass
@@ -144,6 +166,7 @@ class _Outcome:
     entity: str | None = None
     row: Row | None = None
     error: str | None = None
+    refetched: bool = False
 
 
 class Processor:
@@ -170,9 +193,10 @@ class Processor:
         now = datetime.now(UTC)
         refetching = self._refetching_workspaces({event.workspace_id for event in claimed})
         outcomes = [self._prepare(event, event.workspace_id in refetching) for event in claimed]
+        self._resolve_ties(outcomes)
         try:
             result = self._settle(outcomes, worker_id, now)
-        except sa.exc.DBAPIError as error:
+        except Exception as error:
             # One bad row (say, a value too long for its column) fails the batch statement;
             # settling each event alone confines the failure to that event.
             logger.warning("webhook batch failed, settling events one by one: %s", _short(error))
@@ -210,28 +234,97 @@ class Processor:
             )
 
     def _prepare(self, event: Claimed, refetch: bool) -> _Outcome:
-        """Map the event's object (or its refetched current state) to a canonical row."""
-        entity = entity_of(event.payload)
+        """Decode the event and map its object (or its refetched current state) to a row."""
+        if event.attempts > self.options.max_attempts:
+            # Claimed again after its lease expired, more often than it may be tried: the
+            # worker holding it died each time, perhaps because of this very event.
+            return _Outcome(event, error="lease expired on every attempt (did its worker die?)")
+        try:
+            payload = bounds.loads_bounded(event.payload_text or "")
+            entity = entity_of(payload)
+        except bounds.InputLimitError as error:
+            return _Outcome(event, error=f"unreadable payload: {error}")
+        except Exception as error:
+            return _Outcome(event, error=f"unreadable payload: {_short(error)}")
         if entity is None:
             return _Outcome(event)
         try:
-            obj = event.payload["data"]["object"]
+            obj = payload["data"]["object"]
             ts = source_ts(event.event_created_at)
             deletion = is_deletion(event.event_type)
+            refetched = False
             # A deleted object has no newer state to fetch: its event is the last word.
             if refetch and not deletion and self._fetcher is not None:
                 fetched_at = datetime.now(UTC)
                 current = self._fetcher.fetch(event.workspace_id, entity, obj["id"])
                 if current is not None:
-                    obj, ts = current, fetched_at
+                    obj, ts, refetched = current, _refetched_ts(fetched_at, ts), True
             row = get_provider(PROVIDER).entity(entity).mapper(obj, ts)
             if deletion:
                 row["deleted_at"] = ts
-            return _Outcome(event, entity, row)
+            return _Outcome(event, entity, row, refetched=refetched)
+
         except MappingError as error:
             return _Outcome(event, entity, error=f"cannot map {entity} object: {error}")
         except Exception as error:
             return _Outcome(event, entity, error=_short(error))
+
+    def _resolve_ties(self, outcomes: Sequence[_Outcome]) -> None:
+        """Refetch, or record, rows of the same second as the stored row but other content.
+
+        Such an event cannot be ranked against what is stored (see `webhooks.ties`). With API
+        access the object's current state replaces the payload; without it (no fetcher, or
+        the fetch fails) the row is applied as before and the tie recorded for the repair.
+        """
+        candidates: dict[tuple[str, str], list[_Outcome]] = defaultdict(list)
+        for outcome in outcomes:
+            row = outcome.row
+            if row is not None and not outcome.refetched and row.get("deleted_at") is None:
+                candidates[(outcome.event.workspace_id, outcome.entity or "")].append(outcome)
+        if not candidates:
+            return
+        tied: list[_Outcome] = []
+        with self.engine.connect() as connection:
+            for (workspace_id, entity), group in candidates.items():
+                ids = [outcome.row["external_id"] for outcome in group if outcome.row]
+                stored = stored_versions(connection, workspace_id, entity, ids)
+                tied += [
+                    o for o in group if o.row and is_tie(stored.get(o.row["external_id"]), o.row)
+                ]
+        unresolved = [outcome for outcome in tied if not self._refetch(outcome)]
+        if unresolved:
+            with self.engine.begin() as connection:
+                record_ties(
+                    connection,
+                    [
+                        Tie(o.event.workspace_id, o.entity or "", o.row["external_id"], o.event.id)
+                        for o in unresolved
+                        if o.row
+                    ],
+                )
+
+    def _refetch(self, outcome: _Outcome) -> bool:
+        """Replace the outcome's row by the object's current state; False when impossible."""
+        if self._fetcher is None or outcome.row is None or outcome.entity is None:
+            return False
+        try:
+            fetched_at = datetime.now(UTC)
+            current = self._fetcher.fetch(
+                outcome.event.workspace_id, outcome.entity, outcome.row["external_id"]
+            )
+            if current is None:
+                return False
+            ts = _refetched_ts(fetched_at, outcome.row["source_ts"])
+            outcome.row = get_provider(PROVIDER).entity(outcome.entity).mapper(current, ts)
+        except Exception as error:
+            logger.warning(
+                "webhook event %s ties with the stored row and could not be refetched: %s",
+                outcome.event.id,
+                _short(error),
+            )
+            return False
+        outcome.refetched = True
+        return True
 
     def _settle(self, outcomes: Sequence[_Outcome], worker_id: str, now: datetime) -> BatchResult:
         """In one transaction: take final ownership of the events, write their rows, and
@@ -271,7 +364,7 @@ class Processor:
     def _settle_alone(self, outcome: _Outcome, worker_id: str, now: datetime) -> BatchResult:
         try:
             return self._settle([outcome], worker_id, now)
-        except sa.exc.DBAPIError as error:
+        except Exception as error:
             outcome.error = _short(error)
             result = BatchResult()
             with self.engine.begin() as connection:
@@ -345,6 +438,16 @@ def _finish(
         .returning(_inbox.c.id)
     )
     return set(rows.scalars())
+
+
+def _refetched_ts(fetched_at: datetime, event_ts: datetime) -> datetime:
+    """The ordering timestamp of an object fetched for an event.
+
+    Its fetch time, but never earlier than the event's own `source_ts` (the end of its
+    second): a fetch within that second would otherwise rank the current state below rows
+    written from the second's events, and the ordering guard would keep the stale one.
+    """
+    return max(fetched_at, as_utc(event_ts))
 
 
 def _short(error: BaseException) -> str:

@@ -28,6 +28,11 @@ class InboxUnavailableError(RuntimeError):
     """The event could not be stored; the sender should retry."""
 
 
+class EventRefusedError(ValueError):
+    """The database refuses this event's data (e.g. text it cannot hold): a retry would be
+    refused the same way, so the sender must not be told to retry."""
+
+
 @dataclass
 class _Pending:
     item: InboxItem
@@ -72,7 +77,8 @@ class InboxWriter:
     async def submit(self, item: InboxItem) -> bool:
         """Store `item`; True when it is new, False for a redelivery of a stored event.
 
-        Raises `InboxUnavailableError` when it could not be stored.
+        Raises `EventRefusedError` when the database refuses its data, and
+        `InboxUnavailableError` when it could not be stored for another reason.
         """
         if not self._accepting or not self.is_running():
             raise InboxUnavailableError("the inbox writer is not running")
@@ -138,7 +144,11 @@ class InboxWriter:
 
     @staticmethod
     def _reject(pending: _Pending, error: BaseException) -> None:
-        failure = InboxUnavailableError(f"event not stored: {describe_error(error, limit=200)}")
+        failure: Exception
+        if isinstance(error, sa.exc.DataError):
+            failure = EventRefusedError(f"event refused: {type(error.orig).__name__}")
+        else:
+            failure = InboxUnavailableError(f"event not stored: {describe_error(error, limit=200)}")
         pending.loop.call_soon_threadsafe(_set_exception, pending.future, failure)
 
 

@@ -34,7 +34,11 @@ def test_readyz_reports_database_and_started_services(paysync_server) -> None:
     base_url = paysync_server(services=[worker])
     response = httpx.get(f"{base_url}/readyz")
     assert response.status_code == 200
-    assert response.json()["checks"] == {"database": "ok", "test_worker": "running"}
+    assert response.json()["checks"] == {
+        "database": "ok",
+        "secrets": "ok",
+        "test_worker": "running",
+    }
 
 
 def test_readyz_is_503_when_a_service_stops(paysync_server) -> None:
@@ -45,5 +49,5 @@ def test_readyz_is_503_when_a_service_stops(paysync_server) -> None:
     assert response.status_code == 503
     assert response.json() == {
         "status": "not ready",
-        "checks": {"database": "ok", "test_worker": "stopped"},
+        "checks": {"database": "ok", "secrets": "ok", "test_worker": "stopped"},
     }

@@ -108,7 +108,8 @@ def test_missing_fields_non_object_and_broken_json_are_422(api, engine):
     listed = httpx.post(f"{url}/api/mpesa-settings", json=[1], headers=headers)
     assert listed.json()["errors"] == {"body": "must be a JSON object"}
     broken = httpx.post(f"{url}/api/mpesa-settings", content=b"{nope", headers=headers)
-    assert (broken.status_code, broken.json()["errors"]) == (422, {"body": "must be valid JSON"})
+    assert broken.status_code == 422
+    assert broken.json()["errors"]["body"].startswith("body is not valid JSON")
     huge = httpx.post(f"{url}/api/mpesa-settings", content=b" " * 20_000, headers=headers)
     assert huge.status_code == 413
     assert flags(engine)[bar_id] == (False, None)

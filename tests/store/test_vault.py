@@ -295,11 +295,12 @@ def test_to_spec_puts_the_primary_first() -> None:
     assert KeyRing.parse(ring.to_spec()).primary_id == "new"
 
 
-def test_generate_makes_distinct_32_byte_keys() -> None:
-    first, second = KeyRing.generate(), KeyRing.generate("other")
-    assert first.primary_id == "local1"
-    assert len(first.keys["local1"]) == 32
-    assert first.keys["local1"] != second.keys["other"]
+def test_generate_makes_distinct_32_byte_keys_with_fresh_ids() -> None:
+    first, second, named = KeyRing.generate(), KeyRing.generate(), KeyRing.generate("other")
+    assert first.primary_id.startswith("local-")
+    assert first.primary_id != second.primary_id
+    assert len(first.keys[first.primary_id]) == 32
+    assert first.keys[first.primary_id] != named.keys["other"]
     with pytest.raises(VaultConfigurationError, match="invalid key id"):
         KeyRing.generate("bad id")
 

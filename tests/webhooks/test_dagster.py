@@ -192,7 +192,7 @@ def test_cli_lists_and_replays_the_same_selection(cli, engine, vault) -> None:
     assert statuses == {"evt_bad": "dead", "evt_ok": "applied"}
 
     refused = cli("webhooks", "replay")
-    assert refused.exit_code == 1
+    assert refused.exit_code == 2
     assert "select events by id, status, workspace or time range" in refused.output
 
 

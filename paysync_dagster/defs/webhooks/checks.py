@@ -6,7 +6,7 @@ import dagster as dg
 
 from paysync_dagster.defs.resources import DatabaseResource, WebhookProcessingResource
 from paysync_dagster.defs.webhooks.assets import INBOX_KEY, SAMPLE
-from paysync_dagster.webhooks import inbox
+from paysync_dagster.webhooks import inbox, ties
 
 
 @dg.asset_check(
@@ -33,11 +33,14 @@ def no_stale_pending_events(
 
 @dg.asset_check(
     asset=INBOX_KEY,
-    description="No event is dead-lettered; those that are are listed with their last error.",
+    description="No event is dead-lettered; those that are are listed with their last error."
+    " Also lists ordering ties (events of the same second as the stored row, applied without"
+    " a refetch) that no full sync has repaired yet.",
 )
 def no_dead_letters(database: DatabaseResource) -> dg.AssetCheckResult:
     with database.get_engine().connect() as connection:
         count, dead = inbox.dead_letters(connection, limit=SAMPLE)
+        tie_count, tied = ties.unrepaired_ties(connection, limit=SAMPLE)
     return dg.AssetCheckResult(
         passed=count == 0,
         severity=dg.AssetCheckSeverity.WARN,
@@ -48,6 +51,10 @@ def no_dead_letters(database: DatabaseResource) -> dg.AssetCheckResult:
                     f"{e.workspace_id}/{e.provider_event_id}": e.last_error or "(no error recorded)"
                     for e in dead
                 }
+            ),
+            "unrepaired_ordering_ties": tie_count,
+            "ordering_tie_objects": ", ".join(
+                f"{t.workspace_id}/{t.entity}/{t.external_id}" for t in tied
             ),
         },
     )

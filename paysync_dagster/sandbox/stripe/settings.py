@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass, field
 
+from paysync_dagster.urls import validate_http_url
+
 # A test-mode key of the shape `paysync workspace add` accepts (at least 8 characters after
 # `sk_test_`), so the README's commands work with the sandbox's default.
 DEFAULT_API_KEY = "sk_test_paysyncsandbox"
@@ -40,4 +42,6 @@ class StripeSandboxSettings:
         if self.latency_ms < 0:
             raise ValueError("latency_ms must be >= 0")
         if self.webhook_urls and not self.webhook_secret:
-            raise ValueError("webhook_urls need a webhook_secret")
+            raise ValueError("webhook URLs need a webhook secret (--webhook-secret)")
+        for url in self.webhook_urls:
+            validate_http_url(url, "webhook URL")
