@@ -1,8 +1,10 @@
-"""`paysync demo`: three workspaces synced from local Stripe sandboxes by the `stripe_sync` job.
+"""`paysync demo`: Stripe and PayFit workspaces synced from local sandboxes by the named jobs.
 
-Everything lands where `paysync dev` looks afterwards: the SQLite file and the Dagster instance
-under the paysync home, and the sandboxes' datasets, so `paysync dev` can serve them again on
-the same ports. Running it again re-syncs the same workspaces (nothing is duplicated).
+Three Stripe workspaces of different sizes, one PayFit workspace on the PayFit sandbox, and
+one PayFit workspace in mock mode (placeholder credentials, never called). Everything lands
+where `paysync dev` looks afterwards: the SQLite file and the Dagster instance under the
+paysync home, and the sandboxes' datasets, so `paysync dev` serves them again on the same
+ports. Running it again re-syncs the same workspaces (nothing is duplicated).
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ import os
 import secrets
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,19 +27,38 @@ from rich.table import Table
 
 from paysync_dagster.dagster_instance import add_workspace_partitions, instance
 from paysync_dagster.definitions import defs
-from paysync_dagster.defs.stripe.jobs import stripe_sync_job
+from paysync_dagster.defs.syncing.keys import sync_job_name
 from paysync_dagster.defs.workspaces.partitions import partition_range_tags
+from paysync_dagster.providers.base import Provider
 from paysync_dagster.providers.configure import add_workspace
-from paysync_dagster.providers.stripe.entities import ENTITIES as STRIPE_ENTITIES
+from paysync_dagster.providers.payfit.provider import COMPANY_ID, OAUTH_BASE, PAYFIT
+from paysync_dagster.providers.stripe.provider import STRIPE
+from paysync_dagster.sandbox import payfit as payfit_sandbox
 from paysync_dagster.sandbox.local import SandboxRecord, record_sandbox
 from paysync_dagster.sandbox.stripe import StripeDataset, StripeSandboxSettings, running_sandbox
 from paysync_dagster.settings import Settings
 from paysync_dagster.store.database import create_engine, upgrade
+from paysync_dagster.store.key_guard import open_vault
 from paysync_dagster.store.tables import payment_sync_sessions
 from paysync_dagster.store.vault import Vault
 
 console = Console(width=None if sys.stdout.isatty() else 120)
 _POLL_SECONDS = 0.25
+PAYROLL_WORKSPACE = "demo-payroll"
+MOCK_WORKSPACE = "demo-payroll-mock"
+# The seed's own placeholder values: the workspace is stored, and syncs skip it in mock mode.
+MOCK_API_KEY = "placeholder-payfit-key"
+MOCK_COMPANY_ID = "placeholder-company-id"
+
+
+@dataclass
+class _Run:
+    """One named job's batched run over some demo workspaces, and what to expect of it."""
+
+    provider: Provider
+    workspace_ids: list[str]
+    expected: dict[str, int]
+    result: dg.ExecuteInProcessResult | None = None
 
 
 def _listed_by_workspace(engine: sa.Engine, since: datetime) -> dict[str, int]:
@@ -50,116 +72,181 @@ def _listed_by_workspace(engine: sa.Engine, since: datetime) -> dict[str, int]:
         return {row[0]: int(row[1] or 0) for row in connection.execute(query)}
 
 
-def _summary_table(engine: sa.Engine, run_id: str) -> Table:
+def _summary_table(engine: sa.Engine, runs: Sequence[_Run]) -> Table:
+    """A row per workspace: each entity's rows and seconds, or why nothing was synced."""
     sessions = payment_sync_sessions
+    run_ids = [run.result.run_id for run in runs if run.result is not None]
     query = (
         sa.select(sessions)
-        .where(sessions.c.dagster_run_id == run_id)
+        .where(sessions.c.dagster_run_id.in_(run_ids))
         .order_by(sessions.c.workspace_id, sessions.c.started_at)
     )
-    table = Table("workspace", *STRIPE_ENTITIES, title="rows synced (seconds)")
-    for column in table.columns:
-        column.no_wrap = True
-    cells: dict[str, dict[str, str]] = {}
+    table = Table("workspace", "provider", "rows synced (seconds)", title="paysync demo")
+    cells: dict[tuple[str, str], list[str]] = {}
     with engine.connect() as connection:
         for row in connection.execute(query):
+            key = (row.workspace_id, row.provider)
+            if row.status == "skipped_mock_mode":
+                cells[key] = [row.error_message or "mock mode"]
+                continue
             seconds = (row.finished_at - row.started_at).total_seconds() if row.finished_at else 0
-            cells.setdefault(row.workspace_id, {})[row.entity_type] = (
-                f"{row.listed} ({seconds:.1f}s)" + ("" if row.status == "completed" else " !")
+            flag = "" if row.status == "completed" else f" ({row.status})"
+            cells.setdefault(key, []).append(
+                f"{row.entity_type} {row.listed} ({seconds:.1f}s){flag}"
             )
-    for workspace_id, by_entity in cells.items():
-        table.add_row(workspace_id, *(by_entity.get(entity, "-") for entity in STRIPE_ENTITIES))
+    for (workspace_id, provider), texts in cells.items():
+        table.add_row(workspace_id, provider, ", ".join(dict.fromkeys(texts)))
     return table
 
 
-def run_demo(settings: Settings, sizes: Mapping[str, int]) -> bool:
-    """Run the demo for workspaces named in `sizes` (id -> customers); True when all passed."""
+def _stripe_workspaces(
+    stack: ExitStack, engine: sa.Engine, vault: Vault, home: Path, sizes: Mapping[str, int]
+) -> _Run:
+    run = _Run(STRIPE, list(sizes), {})
+    for seed, (workspace_id, customers) in enumerate(sizes.items()):
+        api_key = f"sk_test_{secrets.token_hex(12)}"
+        settings = StripeSandboxSettings(customers=customers, seed=seed, api_key=api_key)
+        url = stack.enter_context(running_sandbox(settings))
+        add_workspace(
+            engine,
+            vault,
+            workspace_id=workspace_id,
+            provider=STRIPE.name,
+            api_key=api_key,
+            api_base=url,
+            # `paysync dev` then has the sandbox deliver signed webhooks to paysync serve.
+            webhook_secret=f"whsec_{secrets.token_hex(16)}",
+            replace=True,
+        )
+        dataset = StripeDataset(customers=customers, seed=seed)
+        run.expected[workspace_id] = sum(dataset.count(e) for e in STRIPE.entity_names)
+        record_sandbox(home, workspace_id, SandboxRecord(STRIPE.name, customers, seed))
+        console.print(f"  Stripe sandbox for {workspace_id}: {customers} customers at {url}")
+    return run
+
+
+def _payfit_workspaces(
+    stack: ExitStack, engine: sa.Engine, vault: Vault, home: Path, collaborators: int
+) -> _Run:
+    api_key, company_id, seed = f"payfit-demo-{secrets.token_hex(12)}", "demo-company", 7
+    settings = payfit_sandbox.PayfitSandboxSettings(
+        collaborators=collaborators, seed=seed, api_key=api_key, company_id=company_id
+    )
+    url = stack.enter_context(payfit_sandbox.running_sandbox(settings))
+    add_workspace(
+        engine,
+        vault,
+        workspace_id=PAYROLL_WORKSPACE,
+        provider=PAYFIT.name,
+        api_key=api_key,
+        api_base=url,
+        options={COMPANY_ID: company_id, OAUTH_BASE: url},
+        replace=True,
+    )
+    record_sandbox(home, PAYROLL_WORKSPACE, SandboxRecord(PAYFIT.name, collaborators, seed))
+    dataset = payfit_sandbox.PayfitDataset(collaborators, seed, company_id)
+    contracts = sum(dataset.contract_count(index) for index in range(collaborators))
+    console.print(
+        f"  PayFit sandbox for {PAYROLL_WORKSPACE}: {collaborators} collaborators at {url}"
+    )
+    add_workspace(
+        engine,
+        vault,
+        workspace_id=MOCK_WORKSPACE,
+        provider=PAYFIT.name,
+        api_key=MOCK_API_KEY,
+        options={COMPANY_ID: MOCK_COMPANY_ID},
+        replace=True,
+    )
+    console.print(f"  {MOCK_WORKSPACE}: PayFit placeholders, so mock mode (never called)")
+    return _Run(
+        PAYFIT,
+        [PAYROLL_WORKSPACE, MOCK_WORKSPACE],
+        {PAYROLL_WORKSPACE: collaborators + contracts, MOCK_WORKSPACE: 0},
+    )
+
+
+def run_demo(settings: Settings, sizes: Mapping[str, int], collaborators: int) -> bool:
+    """Run the demo: Stripe workspaces named in `sizes` (id -> customers), the PayFit one
+    with `collaborators`, and the mock-mode one; True when every run and check passed."""
     engine = create_engine(settings.database_url)
     upgrade(engine)
-    vault = Vault.from_environment(os.environ, home=settings.home)
+    vault = open_vault(engine, os.environ, home=settings.home)
     console.print(f"[bold]paysync demo[/] database: {settings.database_url}")
 
     with ExitStack() as stack:
-        expected: dict[str, int] = {}
-        for seed, (workspace_id, customers) in enumerate(sizes.items()):
-            api_key = f"sk_test_{secrets.token_hex(12)}"
-            url = stack.enter_context(
-                running_sandbox(
-                    StripeSandboxSettings(customers=customers, seed=seed, api_key=api_key)
-                )
-            )
-            add_workspace(
-                engine,
-                vault,
-                workspace_id=workspace_id,
-                provider="stripe",
-                api_key=api_key,
-                api_base=url,
-                # `paysync dev` then has the sandbox deliver signed webhooks to paysync serve.
-                webhook_secret=f"whsec_{secrets.token_hex(16)}",
-                replace=True,
-            )
-            dataset = StripeDataset(customers=customers, seed=seed)
-            expected[workspace_id] = sum(dataset.count(entity) for entity in STRIPE_ENTITIES)
-            record_sandbox(settings.home, workspace_id, SandboxRecord(customers, seed))
-            console.print(f"  sandbox for {workspace_id}: {customers} customers at {url}")
+        runs = [
+            _stripe_workspaces(stack, engine, vault, settings.home, sizes),
+            _payfit_workspaces(stack, engine, vault, settings.home, collaborators),
+        ]
+        # Added in this order, each run's workspaces are one contiguous partition range.
+        add_workspace_partitions(
+            [ws for run in runs for ws in run.workspace_ids], home=settings.home
+        )
+        _materialize_with_progress(engine, settings.home, runs)
 
-        workspace_ids = list(sizes)
-        add_workspace_partitions(workspace_ids, home=settings.home)
-        result = _materialize_with_progress(engine, settings.home, workspace_ids, expected)
-
-    console.print(_summary_table(engine, result.run_id))
-    evaluations = result.get_asset_check_evaluations()
-    failed_checks = [e for e in evaluations if not e.passed]
+    console.print(_summary_table(engine, runs))
+    evaluations = [
+        e for run in runs if run.result for e in run.result.get_asset_check_evaluations()
+    ]
+    failed = [e for e in evaluations if not e.passed]
     console.print(
-        f"checks: {len(evaluations) - len(failed_checks)} of {len(evaluations)} passed"
+        f"checks: {len(evaluations) - len(failed)} of {len(evaluations)} passed"
         + "".join(
-            f"\n  FAILED {e.asset_key.to_user_string()}:{e.check_name}" for e in failed_checks
+            f"\n  {'WARN' if e.severity == dg.AssetCheckSeverity.WARN else 'FAILED'}"
+            f" {e.asset_key.to_user_string()}:{e.check_name} ({e.partition})"
+            f" {e.description or ''}"
+            for e in failed
         )
     )
     console.print(
         "\nThe demo's sandboxes stop with it. To bring them back with `paysync serve` and the"
         " Dagster UI (webserver and daemon) on these runs:\n"
         "  make dev        (or: .venv/bin/paysync dev)\n"
-        "then browse Assets > stripe (partitions, runs, metadata and checks)."
+        "then browse Assets > stripe and payfit (partitions, runs, metadata and checks)."
     )
-    return result.success and not failed_checks
+    errors = [e for e in failed if e.severity == dg.AssetCheckSeverity.ERROR]
+    return all(run.result is not None and run.result.success for run in runs) and not errors
 
 
-def _materialize_with_progress(
-    engine: sa.Engine, home: Path, workspace_ids: list[str], expected: Mapping[str, int]
-) -> dg.ExecuteInProcessResult:
-    """One batched Dagster run over all demo workspaces, with a progress bar per workspace."""
+def _materialize_with_progress(engine: sa.Engine, home: Path, runs: Sequence[_Run]) -> None:
+    """Each provider's named job over its demo workspaces in one batched run, one after the
+    other, with a progress bar per workspace."""
     started = datetime.now(UTC)
-    outcome: dict[str, dg.ExecuteInProcessResult | BaseException] = {}
+    failure: list[BaseException] = []
 
     def materialize() -> None:
         try:
             with instance(home) as dagster:
-                # The named job, as the UI and the schedule launch it, so the run can be
-                # re-executed from the UI.
-                job = defs().resolve_job_def(stripe_sync_job.name)
-                outcome["result"] = job.execute_in_process(
-                    instance=dagster,
-                    tags=partition_range_tags(workspace_ids[0], workspace_ids[-1]),
-                    # The progress bars speak on the console; the instance keeps every event.
-                    run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-                    raise_on_error=False,
-                )
+                code_location = defs()
+                for run in runs:
+                    # The named job, as the UI and the schedule launch it, so the run can be
+                    # re-executed from the UI.
+                    job = code_location.resolve_job_def(sync_job_name(run.provider))
+                    run.result = job.execute_in_process(
+                        instance=dagster,
+                        tags=partition_range_tags(run.workspace_ids[0], run.workspace_ids[-1]),
+                        # The progress bars speak on the console; the instance keeps every
+                        # event.
+                        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+                        raise_on_error=False,
+                    )
         except BaseException as error:
-            outcome["result"] = error
+            failure.append(error)
 
     worker = threading.Thread(target=materialize, name="paysync-demo-run")
     worker.start()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, TimeElapsedColumn(), console=console) as progress:
-        tasks = {ws: progress.add_task(ws, total=expected[ws]) for ws in workspace_ids}
+        tasks = {
+            ws: progress.add_task(ws, total=run.expected[ws] or None)
+            for run in runs
+            for ws in run.workspace_ids
+        }
         while worker.is_alive():
             worker.join(timeout=_POLL_SECONDS)
             for workspace_id, listed in _listed_by_workspace(engine, started).items():
                 if workspace_id in tasks:
                     progress.update(tasks[workspace_id], completed=listed)
-    result = outcome["result"]
-    if isinstance(result, BaseException):
-        raise result
-    return result
+    if failure:
+        raise failure[0]

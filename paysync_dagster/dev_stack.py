@@ -16,9 +16,10 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
+from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -26,17 +27,22 @@ import sqlalchemy as sa
 from rich.console import Console
 
 from paysync_dagster.dagster_instance import dagster_home
-from paysync_dagster.providers.stripe.entities import PROVIDER
-from paysync_dagster.sandbox.local import SandboxRecord, local_port, recorded_sandboxes
-from paysync_dagster.sandbox.stripe import StripeSandboxSettings, running_sandbox
+from paysync_dagster.providers.configure import client_credentials
+from paysync_dagster.sandbox.local import (
+    SANDBOXES,
+    SandboxRecord,
+    local_port,
+    recorded_sandboxes,
+)
 from paysync_dagster.serving import STOP_TIMEOUT_SECONDS
 from paysync_dagster.settings import Settings
 from paysync_dagster.store.database import create_engine, upgrade
+from paysync_dagster.store.key_guard import open_vault
 from paysync_dagster.store.vault import Vault
 from paysync_dagster.store.workspaces import list_workspaces, load_credentials
 
-# What a local workspace's sandbox serves when `paysync demo` recorded nothing for it.
-DEFAULT_SANDBOX = SandboxRecord(customers=1000, seed=0)
+# How many objects a local workspace's sandbox serves when `paysync demo` recorded nothing.
+DEFAULT_SANDBOX_SIZE = 1000
 # Loading the code location dominates `dagster dev`'s start: about 10 s on 2 cores.
 STARTUP_SECONDS = 120.0
 _POLL_SECONDS = 0.2
@@ -64,11 +70,14 @@ class DevPorts:
 
 @dataclass(frozen=True)
 class SandboxPlan:
-    """One sandbox to start: the workspaces it serves, its port and its settings."""
+    """One sandbox to start: the workspaces it serves, its port, what it serves, and how."""
 
     workspace_ids: tuple[str, ...]
     port: int
-    settings: StripeSandboxSettings
+    record: SandboxRecord
+    api_key: str = field(repr=False)
+    delivers_webhooks: bool
+    open: Callable[[], AbstractContextManager[str]] = field(repr=False)
 
 
 def sandbox_plans(
@@ -82,18 +91,19 @@ def sandbox_plans(
     records = recorded_sandboxes(home)
     by_port: dict[int, SandboxPlan] = {}
     notes: list[str] = []
-    for summary in list_workspaces(engine, provider=PROVIDER):
+    for summary in list_workspaces(engine):
         port = local_port(summary.api_base)
-        if port is None:
+        start = SANDBOXES.get(summary.provider)
+        if port is None or start is None:
             continue
-        credentials = load_credentials(
-            engine, vault, workspace_id=summary.workspace_id, provider=PROVIDER
+        stored = load_credentials(
+            engine, vault, workspace_id=summary.workspace_id, provider=summary.provider
         )
         existing = by_port.get(port)
         if existing is not None:
-            if existing.settings.api_key == credentials.api_key:
-                by_port[port] = SandboxPlan(
-                    (*existing.workspace_ids, summary.workspace_id), port, existing.settings
+            if existing.api_key == stored.api_key:
+                by_port[port] = replace(
+                    existing, workspace_ids=(*existing.workspace_ids, summary.workspace_id)
                 )
             else:
                 notes.append(
@@ -101,18 +111,25 @@ def sandbox_plans(
                     f" {', '.join(existing.workspace_ids)} with another key; not started"
                 )
             continue
-        record = records.get(summary.workspace_id, DEFAULT_SANDBOX)
-        webhooks = credentials.webhook_secret is not None
-        settings = StripeSandboxSettings(
-            customers=record.customers,
-            seed=record.seed,
-            api_key=credentials.api_key,
-            webhook_urls=(f"{serve_url}/webhooks/stripe/{summary.workspace_id}",)
-            if webhooks
-            else (),
-            webhook_secret=credentials.webhook_secret,
+        record = records.get(
+            summary.workspace_id, SandboxRecord(summary.provider, DEFAULT_SANDBOX_SIZE, 0)
         )
-        by_port[port] = SandboxPlan((summary.workspace_id,), port, settings)
+        webhook_url = f"{serve_url}/webhooks/{summary.provider}/{summary.workspace_id}"
+        by_port[port] = SandboxPlan(
+            workspace_ids=(summary.workspace_id,),
+            port=port,
+            record=record,
+            api_key=stored.api_key,
+            delivers_webhooks=stored.webhook_secret is not None,
+            open=partial(
+                start,
+                record,
+                client_credentials(stored),
+                port,
+                stored.webhook_secret,
+                webhook_url,
+            ),
+        )
     return sorted(by_port.values(), key=lambda plan: plan.port), notes
 
 
@@ -163,7 +180,7 @@ def run_dev_stack(settings: Settings, ports: DevPorts, console: Console) -> None
     signal.signal(signal.SIGTERM, _interrupt)
     engine = create_engine(settings.database_url)
     upgrade(engine)
-    vault = Vault.from_environment(os.environ, home=settings.home)
+    vault = open_vault(engine, os.environ, home=settings.home)
     home = dagster_home(settings.home)
     (home / "workspace.yaml").write_text(WORKSPACE_YAML)
     serve_url = f"http://{ports.host}:{ports.serve}"
@@ -184,7 +201,7 @@ def run_dev_stack(settings: Settings, ports: DevPorts, console: Console) -> None
         lines = []
         for plan in plans:
             try:
-                url = stack.enter_context(running_sandbox(plan.settings, port=plan.port))
+                url = stack.enter_context(plan.open())
             except OSError as error:
                 console.print(
                     f"[yellow]note[/] port {plan.port} of {', '.join(plan.workspace_ids)} is"
@@ -192,9 +209,9 @@ def run_dev_stack(settings: Settings, ports: DevPorts, console: Console) -> None
                 )
                 continue
             lines.append(
-                f"  sandbox {', '.join(plan.workspace_ids):<22} {url}"
-                f" ({plan.settings.customers} customers"
-                + (", webhooks to paysync serve)" if plan.settings.webhook_urls else ")")
+                f"  {plan.record.provider} sandbox {', '.join(plan.workspace_ids):<22} {url}"
+                f" ({plan.record.size} objects"
+                + (", webhooks to paysync serve)" if plan.delivers_webhooks else ")")
             )
         python = sys.executable
         serve = stack.enter_context(

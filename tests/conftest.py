@@ -6,6 +6,7 @@ Every database test runs on a fresh SQLite file, and also on PostgreSQL when
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -14,6 +15,8 @@ import pytest
 import sqlalchemy as sa
 
 from paysync_dagster.providers.configure import add_workspace
+from paysync_dagster.sandbox.payfit import PayfitSandboxSettings
+from paysync_dagster.sandbox.payfit import running_sandbox as running_payfit_sandbox
 from paysync_dagster.sandbox.stripe import StripeSandboxSettings, running_sandbox
 from paysync_dagster.store.database import create_engine, upgrade
 from paysync_dagster.store.vault import KeyRing, Vault
@@ -107,3 +110,22 @@ def stripe_workspace(engine: sa.Engine, vault: Vault, stripe_sandbox: SandboxFac
         return settings
 
     return configure
+
+
+PayfitFactory = Callable[..., tuple[str, PayfitSandboxSettings]]
+
+
+@pytest.fixture
+def payfit_sandbox() -> Iterator[PayfitFactory]:
+    """Start PayFit sandboxes that record every request: `payfit_sandbox(collaborators=50)`."""
+    with ExitStack() as stack:
+
+        def start(**options) -> tuple[str, PayfitSandboxSettings]:
+            options.setdefault("api_key", f"pf-test-{secrets.token_hex(12)}")
+            options.setdefault("company_id", "cmp-test")
+            options.setdefault("rate_limit", None)
+            options.setdefault("record_requests", True)
+            settings = PayfitSandboxSettings(**options)
+            return stack.enter_context(running_payfit_sandbox(settings)), settings
+
+        yield start

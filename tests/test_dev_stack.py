@@ -82,7 +82,7 @@ def test_dev_brings_the_stack_up_and_ctrl_c_stops_all_of_it(tmp_path):
         api_base=f"http://127.0.0.1:{sandbox_port}",
     )  # fmt: skip
     engine.dispose()
-    record_sandbox(home, "local", SandboxRecord(customers=7, seed=3))
+    record_sandbox(home, "local", SandboxRecord("stripe", size=7, seed=3))
     serve_port, dagster_port = _free_port(), _free_port()
 
     child = subprocess.Popen(
@@ -110,7 +110,7 @@ def test_dev_brings_the_stack_up_and_ctrl_c_stops_all_of_it(tmp_path):
             child.kill()
         output = child.stdout.read() if child.stdout else ""
     assert "the local stack is up" in output
-    assert "sandbox local" in output
+    assert "stripe sandbox local" in output
     assert "Traceback" not in output
 
 

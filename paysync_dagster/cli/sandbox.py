@@ -55,3 +55,34 @@ def sandbox_stripe(**options: Any) -> None:
     port = options.pop("port")
     options["webhook_urls"] = tuple(options["webhook_urls"])
     serve(StripeSandboxSettings(**options), port=port)
+
+
+@sandbox.command("payfit")
+@click.option("--port", type=click.IntRange(0, 65535), default=12112, show_default=True)
+@click.option("--collaborators", type=click.IntRange(0, 10_000_000), default=100, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--api-key", default="payfit-sandbox-key", show_default=True)
+@click.option("--company-id", default="sandbox-company", show_default=True)
+@click.option(
+    "--rate-limit", type=click.FloatRange(min=0), default=50.0, show_default=True,
+    help="Requests per second per key, as PayFit's read limit (0: unlimited).",
+)  # fmt: skip
+@click.option("--fail-rate", type=click.FloatRange(0, 1), default=0.0, show_default=True)
+@click.option("--latency-ms", type=click.IntRange(0, 60_000), default=0, show_default=True)
+@click.option("--record-requests", is_flag=True, help="Log requests at GET /_sandbox/requests.")
+@click.option(
+    "--no-retry-after", is_flag=True,
+    help="429s carry only the X-RateLimit-* headers, as PayFit documents.",
+)  # fmt: skip
+def sandbox_payfit(**options: Any) -> None:
+    """Serve a deterministic PayFit partner API (and /introspect) on 127.0.0.1.
+
+    French payroll data made with Faker's fr_FR locale; a wrong key gets 401, another
+    company 403, and requests beyond the rate limit 429.
+    """
+    from paysync_dagster.sandbox.payfit import PayfitSandboxSettings, serve
+
+    port = options.pop("port")
+    options["rate_limit"] = options["rate_limit"] or None
+    options["send_retry_after"] = not options.pop("no_retry_after")
+    serve(PayfitSandboxSettings(**options), port=port)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 from rich.table import Table
 
@@ -13,19 +15,39 @@ def workspace() -> None:
     """Add, list and remove workspaces (tenants) and their provider credentials."""
 
 
+def _provider_choice() -> click.Choice:
+    from paysync_dagster.providers.registry import provider_names
+
+    return click.Choice(provider_names())
+
+
 @workspace.command("add")
 @click.argument("workspace_id")
-@click.option("--provider", default="stripe", show_default=True, help="Provider to configure.")
+@click.option(
+    "--provider", type=_provider_choice(), default="stripe", show_default=True,
+    help="Provider to configure (from the provider registry).",
+)  # fmt: skip
 @click.option(
     "--api-key",
     envvar="PAYSYNC_API_KEY",
-    prompt=True,
-    hide_input=True,
+    default=None,
     help="Provider secret key (or PAYSYNC_API_KEY); prompted for, hidden, when omitted.",
 )
-@click.option("--webhook-secret", default=None, help="Webhook signing secret (whsec_…).")
 @click.option("--api-base", default=None, help="Provider API base URL, e.g. a sandbox.")
-@click.option("--rate-limit", type=float, default=None, help="Requests per second budget.")
+@click.option(
+    "--rate-limit", type=FiniteFloatRange(min=0, min_open=True, max=10_000), default=None,
+    help="Requests per second budget (default: the provider's documented limit).",
+)  # fmt: skip
+@click.option("--webhook-secret", default=None, help="stripe: webhook signing secret (whsec_…).")
+@click.option(
+    "--company-id", default=None,
+    help="payfit: the company id (default: from PayFit's /introspect, unless in mock mode).",
+)  # fmt: skip
+@click.option("--oauth-base", default=None, help="payfit: base URL of /introspect.")
+@click.option(
+    "--from-env", is_flag=True,
+    help="payfit: read PAYFIT_API_KEY, PAYFIT_API_URL and PAYFIT_COMPANY_ID.",
+)  # fmt: skip
 @click.option("--replace", is_flag=True, help="Overwrite an existing configuration.")
 @click.pass_obj
 @clear_errors
@@ -33,44 +55,68 @@ def workspace_add(
     obj: CliContext,
     workspace_id: str,
     provider: str,
-    api_key: str,
-    webhook_secret: str | None,
+    api_key: str | None,
     api_base: str | None,
     rate_limit: float | None,
+    webhook_secret: str | None,
+    company_id: str | None,
+    oauth_base: str | None,
+    from_env: bool,
     replace: bool,
 ) -> None:
-    """Store WORKSPACE_ID's credentials encrypted and make its Dagster partition available."""
-    from paysync_dagster.dagster_instance import add_workspace_partitions
-    from paysync_dagster.providers.configure import add_workspace
+    """Store WORKSPACE_ID's credentials for a provider, encrypted, and register its partition.
 
-    summary = add_workspace(
-        obj.engine(),
-        obj.vault(),
+    A PayFit workspace whose key or company id is missing or a placeholder is stored in mock
+    mode: it is never called, and its syncs are skipped saying why, until real credentials
+    are stored with --replace.
+    """
+    from paysync_dagster.cli.workspace_setup import configure_workspace
+
+    if from_env:
+        if provider != "payfit":
+            raise click.UsageError("--from-env reads PayFit's variables: use --provider payfit")
+        api_key = api_key if api_key is not None else os.environ.get("PAYFIT_API_KEY", "")
+        api_base = api_base or os.environ.get("PAYFIT_API_URL") or None
+        company_id = company_id if company_id is not None else os.environ.get("PAYFIT_COMPANY_ID")
+    if api_key is None:
+        api_key = click.prompt("API key", hide_input=True)
+    options = {"company_id": company_id, "oauth_base": oauth_base}
+    summary, mock_reason = configure_workspace(
+        obj,
         workspace_id=workspace_id,
         provider=provider,
         api_key=api_key,
         webhook_secret=webhook_secret,
         api_base=api_base,
         rate_limit_per_second=rate_limit,
+        options={name: value for name, value in options.items() if value is not None},
         replace=replace,
     )
-    add_workspace_partitions([summary.workspace_id], home=obj.settings.home)
-    mode = "test" if summary.is_test_mode else "live"
-    console.print(f"workspace {summary.workspace_id!r}: {provider} ({mode} mode) configured")
+    if mock_reason is not None:
+        console.print(f"workspace {summary.workspace_id!r}: {provider} configured in {mock_reason}")
+    else:
+        mode = "test" if summary.is_test_mode else "live"
+        console.print(f"workspace {summary.workspace_id!r}: {provider} ({mode} mode) configured")
 
 
 @workspace.command("list")
 @click.pass_obj
+@clear_errors
 def workspace_list(obj: CliContext) -> None:
-    """List configured workspaces; secrets are never shown."""
+    """List configured workspaces, with mock mode and why; secrets are never shown."""
+    from paysync_dagster.cli.workspace_setup import mock_mode_reasons
     from paysync_dagster.store.workspaces import list_workspaces
 
+    summaries = list_workspaces(obj.engine())
+    reasons = mock_mode_reasons(obj, summaries)
     table = Table("workspace", "provider", "mode", "active", "api base", "webhook secret")
-    for summary in list_workspaces(obj.engine()):
+    for summary in summaries:
+        mode = "test" if summary.is_test_mode else "live"
+        reason = reasons.get((summary.workspace_id, summary.provider))
         table.add_row(
             summary.workspace_id,
             summary.provider,
-            "test" if summary.is_test_mode else "live",
+            reason if reason is not None else mode,
             "yes" if summary.is_active else "no",
             summary.api_base or "(provider default)",
             "set" if summary.has_webhook_secret else "-",

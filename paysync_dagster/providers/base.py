@@ -150,6 +150,8 @@ class Provider:
     test_connection: Callable[[Credentials], ConnectionResult]
     credential_fields: tuple[CredentialField, ...] = ()
     mock_mode: Callable[[Credentials], str | None] | None = None
+    # Fills in options the provider can find itself (PayFit's company id, from /introspect).
+    complete_options: Callable[[Credentials], Mapping[str, str]] | None = None
     is_test_mode: Callable[[str], bool] = lambda _api_key: False
     takes_webhooks: bool = False
 

@@ -42,7 +42,7 @@ class OutcomeStatus(StrEnum):
 
 
 class SkipWorkspace(Exception):
-    """Raised by a sync to leave the workspace alone for the whole run, saying why."""
+    """Raised by a sync to leave the workspace's entity alone, saying why."""
 
     def __init__(self, status: OutcomeStatus, reason: str) -> None:
         super().__init__(reason)
@@ -85,13 +85,9 @@ def _workspace_chain(
 ) -> None:
     unusable: dict[str, str] = {}  # entity -> why downstream cannot build on it
     fatal: str | None = None
-    skipped: SkipWorkspace | None = None
     for entity_type in entity_types:
         if (workspace_id, entity_type) in already_done:
             emit(EntityOutcome(workspace_id, entity_type, OutcomeStatus.ALREADY_DONE))
-            continue
-        if skipped is not None:
-            emit(EntityOutcome(workspace_id, entity_type, skipped.status, reason=skipped.reason))
             continue
         if fatal is not None:
             emit(EntityOutcome(workspace_id, entity_type, OutcomeStatus.SKIPPED, reason=fatal))
@@ -107,7 +103,8 @@ def _workspace_chain(
             result = sync_one(workspace_id, entity_type)
             checks, live_rows = evaluate(workspace_id, result)
         except SkipWorkspace as skip:
-            skipped = skip
+            # Each entity says so itself (a mock-mode session per entity), cheaply: nothing
+            # is requested of the provider.
             emit(EntityOutcome(workspace_id, entity_type, skip.status, reason=skip.reason))
             continue
         except Exception as error:

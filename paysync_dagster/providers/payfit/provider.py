@@ -74,6 +74,15 @@ def _test_connection(credentials: Credentials) -> ConnectionResult:
     return ConnectionResult(result.ok, result.message)
 
 
+def _complete_options(credentials: Credentials) -> dict[str, str]:
+    """The company id from /introspect when none is configured (never in mock mode)."""
+    if COMPANY_ID in credentials.options or _mock_mode(credentials) is not None:
+        return dict(credentials.options)
+    settings = ClientSettings(requests_per_second=DEFAULT_REQUESTS_PER_SECOND, max_retries=2)
+    with _open_client(credentials, settings, None) as api:
+        return {**credentials.options, COMPANY_ID: api.company_id()}
+
+
 def _mock_mode(credentials: Credentials) -> str | None:
     # An id absent from the configuration comes from /introspect: only the key decides then.
     return mock_mode_reason(credentials.api_key, credentials.options.get(COMPANY_ID))
@@ -125,4 +134,5 @@ PAYFIT = Provider(
     open_client=_open_client,
     test_connection=_test_connection,
     mock_mode=_mock_mode,
+    complete_options=_complete_options,
 )

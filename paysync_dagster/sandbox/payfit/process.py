@@ -92,8 +92,11 @@ def _in_child(settings: PayfitSandboxSettings) -> Iterator[str]:
 
 
 @contextmanager
-def running_sandbox(settings: PayfitSandboxSettings, *, subprocess: bool = False) -> Iterator[str]:
-    """Run a sandbox on a free 127.0.0.1 port for the block; yields its base URL.
+def running_sandbox(
+    settings: PayfitSandboxSettings, *, subprocess: bool = False, port: int = 0
+) -> Iterator[str]:
+    """Run a sandbox on 127.0.0.1 for the block (in a thread on `port`, 0: a free one; or in
+    a child process on a free port); yields its base URL.
 
     The URL serves both PayFit bases: use it as the client's `api_base` and `oauth_base`.
     By default the server runs in a thread of this process (cheap, for tests and the demo);
@@ -104,7 +107,7 @@ def running_sandbox(settings: PayfitSandboxSettings, *, subprocess: bool = False
         with _in_child(settings) as base_url:
             yield base_url
         return
-    with server_in_thread(_server(settings), "payfit sandbox") as base_url:
+    with server_in_thread(_server(settings), "payfit sandbox", port=port) as base_url:
         yield base_url
 
 
