@@ -73,6 +73,28 @@ class FiniteFloatRange(click.FloatRange):
         return number
 
 
+def processor_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The webhook processor's retry options, shared by `serve` and `webhooks replay` so an
+    event dead-letters after the same attempts whichever of them processes it."""
+    from paysync_dagster.webhooks.processor import ProcessorOptions
+
+    defaults = ProcessorOptions()
+    fn = click.option(
+        "--webhook-max-attempts",
+        type=click.IntRange(1, 100),
+        default=defaults.max_attempts,
+        show_default=True,
+        help="Attempts before a failing event is dead-lettered.",
+    )(fn)
+    return click.option(
+        "--webhook-lease-seconds",
+        type=click.FloatRange(min=1),
+        default=defaults.lease_seconds,
+        show_default=True,
+        help="How long a worker holds claimed events before another may take them over.",
+    )(fn)
+
+
 def yes_no(value: bool) -> str:
     """`yes` or `no`, for table cells."""
     return "yes" if value else "no"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from paysync_dagster.cli.context import CliContext, clear_errors
+from paysync_dagster.cli.context import CliContext, clear_errors, processor_options
 from paysync_dagster.cli.errors import CliError
 
 
@@ -33,20 +33,7 @@ from paysync_dagster.cli.errors import CliError
     show_default=True,
     help="Largest webhook body in bytes; larger ones get 413.",
 )
-@click.option(
-    "--webhook-lease-seconds",
-    type=click.FloatRange(min=1),
-    default=30.0,
-    show_default=True,
-    help="How long a worker holds claimed events before another may take them over.",
-)
-@click.option(
-    "--webhook-max-attempts",
-    type=click.IntRange(1, 100),
-    default=8,
-    show_default=True,
-    help="Attempts before a failing event is dead-lettered.",
-)
+@processor_options
 @click.pass_obj
 @clear_errors
 def serve(
@@ -68,8 +55,8 @@ def serve(
     from paysync_dagster.server.webhooks import WebhookReceiverOptions
     from paysync_dagster.serving import serve_forever, uvicorn_server
     from paysync_dagster.store.database import is_current
-    from paysync_dagster.webhooks.processor import Processor, ProcessorOptions
-    from paysync_dagster.webhooks.refetch import StripeObjectFetcher
+    from paysync_dagster.webhooks.processing import open_processor
+    from paysync_dagster.webhooks.processor import ProcessorOptions
     from paysync_dagster.webhooks.worker import worker_pool
 
     engine = obj.engine()
@@ -81,18 +68,17 @@ def serve(
         raise CliError("SQLite supports one webhook worker; use PostgreSQL for more")
     vault = obj.vault()
     context = ServerContext(settings=obj.settings, engine=engine, vault=vault)
-    processor = Processor(
-        engine,
-        ProcessorOptions(max_attempts=webhook_max_attempts, lease_seconds=webhook_lease_seconds),
-        fetcher=StripeObjectFetcher(engine, vault),
+    options = ProcessorOptions(
+        max_attempts=webhook_max_attempts, lease_seconds=webhook_lease_seconds
     )
-    app = build_app(
-        context,
-        worker_pool(processor, webhook_workers),
-        webhook_options=WebhookReceiverOptions(
-            max_body_bytes=webhook_max_body,
-            rate_per_second=webhook_rate_limit,
-            burst=2 * webhook_rate_limit,
-        ),
-    )
-    serve_forever(uvicorn_server(app, log_level="info"), host, port)
+    with open_processor(engine, vault, options) as processor:
+        app = build_app(
+            context,
+            worker_pool(processor, webhook_workers),
+            webhook_options=WebhookReceiverOptions(
+                max_body_bytes=webhook_max_body,
+                rate_per_second=webhook_rate_limit,
+                burst=2 * webhook_rate_limit,
+            ),
+        )
+        serve_forever(uvicorn_server(app, log_level="info"), host, port)

@@ -8,7 +8,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from paysync_dagster.cli.context import CliContext, console
+from paysync_dagster.cli.context import CliContext, console, processor_options
 from paysync_dagster.cli.errors import CliError
 
 
@@ -85,25 +85,33 @@ def webhooks_list(obj: CliContext, **options: Any) -> None:
     show_default=True,
     help="Process the replayed events now, or leave them to the running workers.",
 )
+@processor_options
 @click.pass_obj
-def webhooks_replay(obj: CliContext, process: bool, **options: Any) -> None:
-    """Make the selected events due again (fresh attempts) and process them.
+def webhooks_replay(
+    obj: CliContext,
+    process: bool,
+    webhook_lease_seconds: float,
+    webhook_max_attempts: int,
+    **options: Any,
+) -> None:
+    """Make the selected events due again (fresh attempts) and process them, with the same
+    retry options as `paysync serve`.
 
     The same operation as the Dagster job `replay_webhooks`.
     """
     from paysync_dagster.webhooks.inbox import replay
-    from paysync_dagster.webhooks.processor import Processor
-    from paysync_dagster.webhooks.refetch import StripeObjectFetcher
+    from paysync_dagster.webhooks.processing import open_processor
+    from paysync_dagster.webhooks.processor import ProcessorOptions
 
     engine = obj.engine()
     replayed = replay(engine, _selection(options, listing=False))
     console.print(f"{len(replayed)} event(s) made due again")
     if process and replayed:
-        fetcher = StripeObjectFetcher(engine, obj.vault())
-        try:
-            result = Processor(engine, fetcher=fetcher).drain("cli")
-        finally:
-            fetcher.close()
+        processing = ProcessorOptions(
+            max_attempts=webhook_max_attempts, lease_seconds=webhook_lease_seconds
+        )
+        with open_processor(engine, obj.vault(), processing) as processor:
+            result = processor.drain("cli")
         console.print(
             f"{result.applied} applied, {result.ignored} ignored, {result.retried} to retry,"
             f" {result.dead} dead-lettered"

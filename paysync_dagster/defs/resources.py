@@ -18,6 +18,10 @@ from paysync_dagster.store.vault import Vault
 from paysync_dagster.sync.provider_sync import SyncOptions
 from paysync_dagster.webhooks.processor import ProcessorOptions
 
+# The engine's defaults, the one home of each value; the resources expose them to the UI.
+_SYNC = SyncOptions()
+_PROCESSOR = ProcessorOptions()
+
 
 class DatabaseResource(dg.ConfigurableResource):
     """SQLAlchemy access to paysync's tables.
@@ -70,12 +74,14 @@ class SyncResource(dg.ConfigurableResource):
     the provider's documented limit (Stripe: 25 req/s test, 100 live; PayFit: 50 per key).
     """
 
-    batch_size: int = Field(default=500, ge=1, le=10_000, description="Objects per transaction.")
-    max_retries: int = Field(default=8, ge=0, le=20)
-    timeout_seconds: float = Field(default=30.0, gt=0)
+    batch_size: int = Field(
+        default=_SYNC.batch_size, ge=1, le=10_000, description="Objects per transaction."
+    )
+    max_retries: int = Field(default=_SYNC.max_retries, ge=0, le=20)
+    timeout_seconds: float = Field(default=_SYNC.timeout_seconds, gt=0)
     test_mode_requests_per_second: float | None = Field(default=None, gt=0)
     live_mode_requests_per_second: float | None = Field(default=None, gt=0)
-    max_concurrent_workspaces: int = Field(default=8, ge=1, le=64)
+    max_concurrent_workspaces: int = Field(default=_SYNC.max_concurrent_workspaces, ge=1, le=64)
 
     def options(self) -> SyncOptions:
         """The engine's view of these settings."""
@@ -96,10 +102,14 @@ class WebhookProcessingResource(dg.ConfigurableResource):
     attempts whichever of them processed it.
     """
 
-    batch_size: int = Field(default=200, ge=1, le=5000, description="Events per transaction.")
-    max_attempts: int = Field(default=8, ge=1, le=100, description="Attempts before dead letter.")
-    backoff_base_seconds: float = Field(default=2.0, ge=0)
-    lease_seconds: float = Field(default=30.0, gt=0)
+    batch_size: int = Field(
+        default=_PROCESSOR.batch_size, ge=1, le=5000, description="Events per transaction."
+    )
+    max_attempts: int = Field(
+        default=_PROCESSOR.max_attempts, ge=1, le=100, description="Attempts before dead letter."
+    )
+    backoff_base_seconds: float = Field(default=_PROCESSOR.backoff_base_seconds, ge=0)
+    lease_seconds: float = Field(default=_PROCESSOR.lease_seconds, gt=0)
     max_pending_seconds: int = Field(
         default=60, ge=1, description="Pending longer than this fails the inbox check."
     )

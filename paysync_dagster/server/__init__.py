@@ -1,4 +1,4 @@
-"""`paysync serve`: the HTTP service (webhooks, control API, M-Pesa settings) under uvicorn."""
+"""`paysync serve`: the HTTP service (webhooks, M-Pesa settings, health) under uvicorn."""
 
 from .app import BackgroundService, ServerContext, build_app
 

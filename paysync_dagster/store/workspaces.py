@@ -263,7 +263,7 @@ def rotate_keys(
     return rotated
 
 
-# -- Webhook signing secrets (issue 3) --------------------------------------------------------
+# -- Webhook signing secrets ------------------------------------------------------------------
 
 DEFAULT_SECRET_ROTATION_WINDOW = timedelta(hours=24)
 
@@ -303,7 +303,7 @@ def load_webhook_secrets(
     ]
     expires_at = row.previous_webhook_secret_expires_at
     if row.previous_webhook_secret_ciphertext is not None and expires_at is not None:
-        expires_at = expires_at.replace(tzinfo=UTC) if expires_at.tzinfo is None else expires_at
+        expires_at = as_utc(expires_at)
         if expires_at > datetime.now(UTC):
             previous = vault.decrypt(
                 row.previous_webhook_secret_ciphertext,

@@ -170,7 +170,8 @@ class _Outcome:
 
 
 class Processor:
-    """Claims and applies due inbox events; `fetcher_for` enables the per-workspace refetch."""
+    """Claims and applies due inbox events; with a `fetcher`, workspaces that ask for it get
+    each object's current state instead of the event payload."""
 
     def __init__(
         self,

@@ -21,21 +21,13 @@ from paysync_dagster.providers.stripe.provider import STRIPE
 from paysync_dagster.sync.workspace_runs import OutcomeStatus
 from paysync_dagster.webhooks import inbox
 from paysync_dagster.webhooks.gapfill import gap_fill_workspaces
-from paysync_dagster.webhooks.processor import BatchResult, Processor
-from paysync_dagster.webhooks.refetch import StripeObjectFetcher
+from paysync_dagster.webhooks.processing import open_processor
+from paysync_dagster.webhooks.processor import BatchResult
 
 WEBHOOKS_GROUP = "webhooks"
 INBOX_KEY = dg.AssetKey([WEBHOOKS_GROUP, "inbox"])
 GAP_FILL_KEY = dg.AssetKey([WEBHOOKS_GROUP, "stripe_gap_fill"])
 SAMPLE = 20
-
-
-def open_processor(
-    database: DatabaseResource, vault: VaultResource, processing: WebhookProcessingResource
-) -> tuple[Processor, StripeObjectFetcher]:
-    engine = database.get_engine()
-    fetcher = StripeObjectFetcher(engine, vault.get_vault())
-    return Processor(engine, processing.options(), fetcher=fetcher), fetcher
 
 
 def batch_metadata(result: BatchResult) -> dict[str, dg.MetadataValue]:
@@ -64,11 +56,9 @@ def webhook_inbox(
     vault: VaultResource,
     webhook_processing: WebhookProcessingResource,
 ) -> dg.MaterializeResult:
-    processor, fetcher = open_processor(database, vault, webhook_processing)
-    try:
+    engine = database.get_engine()
+    with open_processor(engine, vault.get_vault(), webhook_processing.options()) as processor:
         result = processor.drain(f"dagster:{context.run.run_id}")
-    finally:
-        fetcher.close()
     with database.get_engine().connect() as connection:
         remaining = inbox.backlog(connection)
     context.log.info(

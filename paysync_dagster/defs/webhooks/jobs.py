@@ -11,9 +11,9 @@ from paysync_dagster.defs.webhooks.assets import (
     GAP_FILL_KEY,
     INBOX_KEY,
     batch_metadata,
-    open_processor,
 )
 from paysync_dagster.webhooks import inbox
+from paysync_dagster.webhooks.processing import open_processor
 
 webhook_backlog_job = dg.define_asset_job(
     "webhook_backlog",
@@ -65,11 +65,9 @@ def replay_webhook_events(
     context.log.info(f"{len(replayed)} webhook event(s) made due again")
     metadata: dict[str, dg.MetadataValue] = {"replayed": dg.MetadataValue.int(len(replayed))}
     if config.process_now and replayed:
-        processor, fetcher = open_processor(database, vault, webhook_processing)
-        try:
+        options = webhook_processing.options()
+        with open_processor(database.get_engine(), vault.get_vault(), options) as processor:
             metadata.update(batch_metadata(processor.drain(f"dagster:{context.run_id}")))
-        finally:
-            fetcher.close()
     return dg.Output(len(replayed), metadata=metadata)
 
 
