@@ -16,6 +16,7 @@ from paysync_dagster.providers.stripe.client import (
 )
 from paysync_dagster.providers.stripe.entities import PROVIDER
 from paysync_dagster.providers.stripe.mapping import MAPPERS
+from paysync_dagster.store.sessions import RunIsActive
 from paysync_dagster.store.tables import CANONICAL_TABLES
 from paysync_dagster.store.vault import Vault
 from paysync_dagster.store.workspaces import WorkspaceCredentials, load_credentials
@@ -75,10 +76,12 @@ def sync_stripe_entity(
     entity_type: str,
     options: StripeSyncOptions,
     dagster_run_id: str | None = None,
+    run_is_active: RunIsActive | None = None,
     on_progress: Callable[[EntitySyncResult], None] | None = None,
     http_client: stripe.HTTPXClient | None = None,
 ) -> EntitySyncResult:
-    """Fully sync one Stripe entity for one workspace (over `http_client` when shared)."""
+    """Fully sync one Stripe entity for one workspace (over `http_client` when shared);
+    `run_is_active` as in `sync_entity`."""
     credentials = load_credentials(engine, vault, workspace_id=workspace_id, provider=PROVIDER)
     api = open_stripe_api(credentials, options, http_client)
     try:
@@ -91,6 +94,7 @@ def sync_stripe_entity(
             table=CANONICAL_TABLES[entity_type],
             mapper=MAPPERS[entity_type],
             dagster_run_id=dagster_run_id,
+            run_is_active=run_is_active,
             batch_size=options.batch_size,
             on_progress=on_progress,
         )
@@ -107,6 +111,7 @@ def sync_stripe_workspaces(
     lineage: Mapping[str, Sequence[str]],
     options: StripeSyncOptions,
     dagster_run_id: str | None = None,
+    run_is_active: RunIsActive | None = None,
     already_done: Set[tuple[str, str]] = frozenset(),
     on_progress: Callable[[EntitySyncResult], None] | None = None,
 ) -> Iterator[EntityOutcome]:
@@ -115,6 +120,8 @@ def sync_stripe_workspaces(
     One workspace's failure never stops or marks the others (see `run_workspaces`). The
     workspaces share one pool of HTTP connections; each keeps its own key and rate budget.
     Each entity's integrity checks run right after it is written, for that workspace only.
+    `run_is_active` lets each sync close and resume a session a killed run left `running`
+    (see `sync_entity`).
     """
     http_client = open_http_client(options.timeout_seconds)
 
@@ -126,6 +133,7 @@ def sync_stripe_workspaces(
             entity_type=entity_type,
             options=options,
             dagster_run_id=dagster_run_id,
+            run_is_active=run_is_active,
             on_progress=on_progress,
             http_client=http_client,
         )
