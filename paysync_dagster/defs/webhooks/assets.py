@@ -16,6 +16,7 @@ from paysync_dagster.defs.resources import (
     WebhookProcessingResource,
 )
 from paysync_dagster.defs.workspaces.partitions import workspace_partitions
+from paysync_dagster.defs.workspaces.run_status import run_is_active
 from paysync_dagster.providers.stripe.entities import LINEAGE as STRIPE_LINEAGE
 from paysync_dagster.store.workspaces import load_credentials
 from paysync_dagster.sync.stripe_sync import PROVIDER, open_stripe_api, sync_stripe_entity
@@ -128,6 +129,7 @@ def stripe_gap_fill(
                     entity_type=entity_type,
                     options=options,
                     dagster_run_id=context.run.run_id,
+                    run_is_active=run_is_active(context.instance),
                 )
                 metadata[f"full_sync_{entity_type}"] = dg.MetadataValue.text(
                     f"{synced.status}: {synced.listed} listed"
