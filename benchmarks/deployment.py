@@ -123,6 +123,7 @@ class CpuMeter:
 
 def peak_overlap(intervals: Iterable[tuple[float, float]]) -> int:
     """The most intervals open at any one instant."""
+    intervals = list(intervals)  # walked twice below
     edges = sorted(
         [(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals],
         key=lambda edge: (edge[0], edge[1]),
