@@ -36,6 +36,7 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,bench]'
 	$(BIN)/python benchmarks/stripe_full_sync.py
+	$(BIN)/python benchmarks/payfit_full_sync.py
 	$(BIN)/python benchmarks/webhook_ingest.py
 
 bench-mpesa: $(STAMP)

@@ -8,6 +8,7 @@ any JSON decoder on the path (orjson, the standard library's recursive `json`, P
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -85,3 +86,21 @@ def timestamp(value: Any, what: str) -> datetime:
             f" and {MAX_TIMESTAMP} (year 2100)"
         )
     return datetime.fromtimestamp(value, UTC)
+
+
+def fields_out_of_bounds(body: bytes | str) -> dict[str, str]:
+    """For a JSON object refused by `loads_bounded`, the top-level fields at fault and why,
+    so a 422 can name each bad field; empty when the body is not such an object."""
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        return {}
+    if not isinstance(document, dict):
+        return {}
+    errors: dict[str, str] = {}
+    for name, value in document.items():
+        try:
+            bounded(value, depth=1)
+        except (InputLimitError, RecursionError) as error:
+            errors[str(name)[:64]] = str(error)
+    return errors

@@ -8,11 +8,16 @@ instead of being refused.
 from __future__ import annotations
 
 import errno
+import os
+import selectors
 import socket
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -98,3 +103,41 @@ def server_in_thread(server: uvicorn.Server, name: str, *, port: int = 0) -> Ite
         server.should_exit = True
         thread.join(STOP_TIMEOUT_SECONDS)
         sock.close()
+
+
+# The directory holding `paysync_dagster`, so a child process imports this same code.
+_SOURCE_ROOT = Path(__file__).resolve().parents[1]
+
+
+@contextmanager
+def server_in_child(module: str, arguments: Sequence[str], what: str) -> Iterator[str]:
+    """Run `python -m <module> --port 0 <arguments>` (a server printing `listening on
+    <url>` once bound, see `serve_forever`) for the block; yields its base URL.
+
+    The socket is bound and listening before the line is printed, so connections made from
+    then on wait in its backlog until the server accepts them.
+    """
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_SOURCE_ROOT), env.get("PYTHONPATH")]))
+    command = [sys.executable, "-m", module, "--port", "0", *arguments]
+    # An argv list without a shell, built from sys.executable and validated settings.
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)  # noqa: S603
+    try:
+        assert child.stdout is not None
+        with selectors.DefaultSelector() as selector:
+            selector.register(child.stdout, selectors.EVENT_READ)
+            if not selector.select(STARTUP_TIMEOUT_SECONDS):
+                raise TimeoutError(f"{what} printed nothing within {STARTUP_TIMEOUT_SECONDS:.0f}s")
+        line = child.stdout.readline()
+        if not line.startswith("listening on http://"):
+            raise RuntimeError(f"{what} failed to start (exit code {child.poll()})")
+        yield line.removeprefix("listening on ").strip()
+    finally:
+        child.terminate()
+        try:
+            child.wait(STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+        if child.stdout is not None:
+            child.stdout.close()

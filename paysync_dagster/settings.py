@@ -43,10 +43,14 @@ class Settings:
     home: Path
     database_url: str
     production: bool
+    # The Dagster webserver (`PAYSYNC_DAGSTER_URL`), when one is running: partitions are
+    # registered through it, and the control API launches runs through it.
+    dagster_url: str | None = None
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Read `PAYSYNC_HOME`, `PAYSYNC_DATABASE_URL` and `PAYSYNC_ENV` (default: local).
+        """Read `PAYSYNC_HOME`, `PAYSYNC_DATABASE_URL`, `PAYSYNC_ENV` (default: local) and
+        `PAYSYNC_DAGSTER_URL`.
 
         Raises `SettingsError` for an unknown `PAYSYNC_ENV`.
         """
@@ -54,4 +58,5 @@ class Settings:
         production = environment(env) == "production"
         home = Path(env.get("PAYSYNC_HOME") or DEFAULT_HOME).resolve()
         url = env.get("PAYSYNC_DATABASE_URL") or f"sqlite:///{home / 'paysync.db'}"
-        return cls(home=home, database_url=url, production=production)
+        dagster_url = (env.get("PAYSYNC_DAGSTER_URL") or "").rstrip("/") or None
+        return cls(home=home, database_url=url, production=production, dagster_url=dagster_url)

@@ -129,3 +129,22 @@ def payfit_sandbox() -> Iterator[PayfitFactory]:
             return stack.enter_context(running_payfit_sandbox(settings)), settings
 
         yield start
+
+
+@pytest.fixture
+def instance_database_url() -> Iterator[str]:
+    """A psycopg2 URL of a fresh, empty PostgreSQL database for Dagster's own storage, dropped
+    (forcibly) afterwards: `deploy/dagster.yaml` points Dagster at a whole database."""
+    assert POSTGRES_URL is not None
+    name = f"paysync_dagster_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_URL).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        # +psycopg2: dagster-postgres speaks psycopg2 (see the comment in deploy/dagster.yaml).
+        url = sa.make_url(POSTGRES_URL).set(drivername="postgresql+psycopg2", database=name)
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -150,3 +150,38 @@ def test_serve_refuses_an_unmigrated_database(tmp_path, monkeypatch) -> None:
     result = CliRunner().invoke(main, ["serve", "--port", "0"])
     assert result.exit_code == 2
     assert "paysync db upgrade" in result.output
+
+
+def test_workspace_import_adds_every_row_in_one_go_or_none(tmp_path, monkeypatch):
+    """A CSV of many workspaces is imported in one transaction with its partitions; a file
+    with one bad row writes nothing and names the line."""
+    monkeypatch.setenv("PAYSYNC_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("PAYSYNC_DATABASE_URL", raising=False)
+    monkeypatch.delenv("PAYSYNC_DAGSTER_URL", raising=False)
+    (tmp_path / "dagster").mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
+    monkeypatch.setenv("PAYSYNC_ENCRYPTION_KEYS", KeyRing.generate("k1").to_spec())
+    runner = CliRunner()
+    assert runner.invoke(main, ["db", "upgrade"]).exit_code == 0
+    rows = ["workspace_id,provider,api_key,company_id"]
+    rows += [f"ws-{i:03d},stripe,{fake_api_key()}," for i in range(40)]
+    rows += ["payroll,payfit,placeholder-payfit-key,placeholder-company-id"]
+    good = tmp_path / "good.csv"
+    good.write_text("\n".join(rows) + "\n")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join([*rows[:10], "broken,stripe,not-a-key,", *rows[10:]]) + "\n")
+
+    refused = runner.invoke(main, ["workspace", "import", str(bad)])
+    assert refused.exit_code == 2
+    assert "line 11: invalid Stripe API key" in refused.output
+    assert "not-a-key" not in refused.output
+    listed = runner.invoke(main, ["workspace", "list"])
+    assert "ws-000" not in listed.output
+
+    imported = runner.invoke(main, ["workspace", "import", str(good)])
+    assert imported.exit_code == 0, imported.output
+    assert "41 workspace configuration(s) imported" in imported.output
+    listed = runner.invoke(main, ["workspace", "list"])
+    assert "ws-039" in listed.output
+    assert "mock mode" in listed.output
+    assert len(_partitions()) == 41

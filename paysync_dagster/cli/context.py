@@ -76,7 +76,7 @@ class FiniteFloatRange(click.FloatRange):
 def processor_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The webhook processor's retry options, shared by `serve` and `webhooks replay` so an
     event dead-letters after the same attempts whichever of them processes it."""
-    from paysync_dagster.webhooks.processor import ProcessorOptions
+    from paysync_dagster.webhooks.options import ProcessorOptions
 
     defaults = ProcessorOptions()
     fn = click.option(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import click
 from rich.table import Table
@@ -15,16 +16,28 @@ def workspace() -> None:
     """Add, list and remove workspaces (tenants) and their provider credentials."""
 
 
-def _provider_choice() -> click.Choice:
-    from paysync_dagster.providers.registry import provider_names
+class _ProviderChoice(click.Choice):
+    """The registered providers, read from the registry only when a command needs them, so
+    that `paysync --help` does not import every provider's client."""
 
-    return click.Choice(provider_names())
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        from paysync_dagster.providers.registry import provider_names
+
+        return provider_names()
+
+    @choices.setter
+    def choices(self, _value: object) -> None:
+        """Set by `click.Choice.__init__`; the registry is the only source."""
 
 
 @workspace.command("add")
 @click.argument("workspace_id")
 @click.option(
-    "--provider", type=_provider_choice(), default="stripe", show_default=True,
+    "--provider", type=_ProviderChoice(), default="stripe", show_default=True,
     help="Provider to configure (from the provider registry).",
 )  # fmt: skip
 @click.option(
@@ -122,6 +135,28 @@ def workspace_list(obj: CliContext) -> None:
             "set" if summary.has_webhook_secret else "-",
         )
     console.print(table)
+
+
+@workspace.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--replace", is_flag=True, help="Overwrite existing configurations.")
+@click.pass_obj
+@clear_errors
+def workspace_import(obj: CliContext, file: Path, replace: bool) -> None:
+    """Add every workspace in FILE (CSV with a header, or JSON lines): all or nothing.
+
+    Columns: workspace_id, provider (default stripe), api_key, webhook_secret, api_base,
+    rate_limit_per_second, company_id, oauth_base. Every row is validated first; a bad row
+    rejects the file, naming its line. PayFit rows need company_id (no lookup per row).
+    """
+    from paysync_dagster.cli.workspace_import import read_import_file
+    from paysync_dagster.cli.workspace_setup import register_partitions
+    from paysync_dagster.store.workspaces import save_workspaces
+
+    configs = read_import_file(file)
+    summaries = save_workspaces(obj.engine(), obj.vault(), configs, replace_existing=replace)
+    register_partitions(obj, sorted({s.workspace_id for s in summaries}))
+    console.print(f"{len(summaries)} workspace configuration(s) imported from {file}")
 
 
 @workspace.command("remove")

@@ -51,7 +51,14 @@ def configure_workspace(
 
 
 def register_partitions(obj: CliContext, workspace_ids: Sequence[str]) -> None:
-    """Make the workspaces' Dagster partitions exist now, not at the sensor's next tick."""
+    """Make the workspaces' Dagster partitions exist now, not at the sensor's next tick:
+    through the webserver when `PAYSYNC_DAGSTER_URL` names one (no Dagster import), else in
+    the local instance."""
+    if obj.settings.dagster_url:
+        from paysync_dagster.dagster_graphql_api import add_partitions
+
+        add_partitions(obj.settings.dagster_url, workspace_ids)
+        return
     from paysync_dagster.dagster_instance import add_workspace_partitions
 
     add_workspace_partitions(list(workspace_ids), home=obj.settings.home)

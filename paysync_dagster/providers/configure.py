@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -16,7 +17,12 @@ from paysync_dagster.providers.base import Credentials, Provider
 from paysync_dagster.providers.registry import get_provider
 from paysync_dagster.store import workspaces as store
 from paysync_dagster.store.vault import Vault
-from paysync_dagster.store.workspaces import WorkspaceCredentials, WorkspaceError, WorkspaceSummary
+from paysync_dagster.store.workspaces import (
+    WorkspaceConfig,
+    WorkspaceCredentials,
+    WorkspaceError,
+    WorkspaceSummary,
+)
 
 API_KEY = "api_key"
 WEBHOOK_SECRET = "webhook_secret"  # noqa: S105 - the name of a field, not a secret
@@ -41,9 +47,7 @@ def _field(provider: Provider, name: str):
     return None
 
 
-def add_workspace(
-    engine: sa.Engine,
-    vault: Vault,
+def workspace_config(
     *,
     workspace_id: str,
     provider: str,
@@ -52,12 +56,10 @@ def add_workspace(
     api_base: str | None = None,
     rate_limit_per_second: float | None = None,
     options: Mapping[str, str] | None = None,
-    replace: bool = False,
-) -> WorkspaceSummary:
-    """Validate a workspace's configuration for `provider` and store it, secrets encrypted.
+) -> WorkspaceConfig:
+    """A configuration validated by `provider`'s registry entry and the shared rules.
 
-    Nothing is written when any input is invalid; the error names the bad input, never a
-    secret's text.
+    The error names the bad input, never a secret's text.
     """
     spec = get_provider(provider)
     key_field = _field(spec, API_KEY)
@@ -68,9 +70,7 @@ def add_workspace(
         if secret_field is None:
             raise WorkspaceError(f"{spec.name} takes no webhook secret")
         webhook_secret = secret_field.validate(webhook_secret)
-    return store.save_workspace(
-        engine,
-        vault,
+    return WorkspaceConfig(
         workspace_id=workspace_id,
         provider=spec.name,
         api_key=api_key,
@@ -79,8 +79,23 @@ def add_workspace(
         api_base=api_base,
         rate_limit_per_second=rate_limit_per_second,
         options=_validated_options(spec, options or {}),
-        replace=replace,
+    ).validated()
+
+
+def add_workspace(
+    engine: sa.Engine,
+    vault: Vault,
+    *,
+    replace: bool = False,
+    **config: Any,
+) -> WorkspaceSummary:
+    """Validate a workspace's configuration for its provider and store it, secrets encrypted
+    (keyword arguments as `workspace_config`). Nothing is written when any input is invalid.
+    """
+    [summary] = store.save_workspaces(
+        engine, vault, [workspace_config(**config)], replace_existing=replace
     )
+    return summary
 
 
 def rotate_webhook_secret(
@@ -114,4 +129,44 @@ def client_credentials(stored: WorkspaceCredentials) -> Credentials:
         api_key=stored.api_key,
         api_base=stored.summary.api_base,
         options=stored.summary.options,
+    )
+
+
+# The fields a bulk import row may carry; `options` fields are the providers' own.
+IMPORT_FIELDS = (
+    "workspace_id",
+    "provider",
+    "api_key",
+    "webhook_secret",
+    "api_base",
+    "rate_limit_per_second",
+    "company_id",
+    "oauth_base",
+)
+_OPTION_FIELDS = ("company_id", "oauth_base")
+
+
+def import_config(row: Mapping[str, str | None]) -> WorkspaceConfig:
+    """One import row (CSV columns or a JSON line's keys, `IMPORT_FIELDS`) as a validated
+    configuration; empty cells are absent values."""
+    values = {name: value for name, value in row.items() if value not in (None, "")}
+    unknown = sorted(set(values) - set(IMPORT_FIELDS))
+    if unknown:
+        raise WorkspaceError(f"unknown column {unknown[0]!r} (columns: {', '.join(IMPORT_FIELDS)})")
+    for required in ("workspace_id", "api_key"):
+        if required not in values:
+            raise WorkspaceError(f"missing {required}")
+    rate = values.get("rate_limit_per_second")
+    try:
+        rate_limit = None if rate is None else float(rate)
+    except ValueError:
+        raise WorkspaceError("rate_limit_per_second is not a number") from None
+    return workspace_config(
+        workspace_id=str(values["workspace_id"]),
+        provider=str(values.get("provider", "stripe")),
+        api_key=str(values["api_key"]),
+        webhook_secret=values.get("webhook_secret"),
+        api_base=values.get("api_base"),
+        rate_limit_per_second=rate_limit,
+        options={name: str(values[name]) for name in _OPTION_FIELDS if name in values},
     )

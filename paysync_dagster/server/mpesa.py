@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from paysync_dagster.bounds import InputLimitError, loads_bounded
+from paysync_dagster.bounds import InputLimitError, fields_out_of_bounds, loads_bounded
 from paysync_dagster.mpesa.errors import SettingsValidationError
 from paysync_dagster.mpesa.payment_methods import offers_mpesa
 from paysync_dagster.mpesa.settings import apply_settings
@@ -54,7 +54,8 @@ async def save_settings(request: Request) -> JSONResponse:
     try:
         settings = parse_settings(loads_bounded(body))
     except InputLimitError as error:
-        return _response(422, "invalid M-Pesa settings", errors={"body": str(error)})
+        errors = fields_out_of_bounds(body) or {"body": str(error)}
+        return _response(422, "invalid M-Pesa settings", errors=errors)
     except SettingsValidationError as invalid:
         return _response(422, "invalid M-Pesa settings", errors=invalid.errors)
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # The databases paysync runs on, by SQLAlchemy driver name (a bare name: the default driver).
@@ -101,7 +100,11 @@ def create_engine(url: str) -> sa.Engine:
     return engine
 
 
+# Alembic is imported where migrations run: it costs a tenth of a second that commands like
+# `workspace add` would otherwise pay on every start.
 def _alembic_config(connection: sa.Connection) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = connection
@@ -110,12 +113,17 @@ def _alembic_config(connection: sa.Connection) -> Config:
 
 def upgrade(engine: sa.Engine, revision: str = "head") -> None:
     """Apply migrations up to `revision` (idempotent: a current database is left as is)."""
+    from alembic import command
+
     with engine.begin() as connection:
         command.upgrade(_alembic_config(connection), revision)
 
 
 def is_current(engine: sa.Engine) -> bool:
     """Whether the database is migrated to the newest revision."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     with engine.connect() as connection:
         current = MigrationContext.configure(connection).get_current_heads()
         heads = ScriptDirectory.from_config(_alembic_config(connection)).get_heads()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +18,13 @@ COMPLETED_WITH_ERRORS = "completed_with_errors"
 FAILED = "failed"
 # The workspace's credentials are missing or placeholders: nothing was requested.
 SKIPPED_MOCK_MODE = "skipped_mock_mode"
+
+# The error of a session closed because the run that owned it is no longer in progress (its
+# worker was killed or lost): the session keeps its cursor, so the next sync resumes from it.
+INTERRUPTED = "interrupted"
+
+RunIsActive = Callable[[str], bool]
+"""Whether the Dagster run with this id is still in progress (an unknown id is not)."""
 
 _sessions = payment_sync_sessions
 
@@ -45,10 +52,53 @@ class ResumePoint:
     watermark: datetime
 
 
+def close_interrupted_sessions(
+    connection: sa.Connection,
+    *,
+    workspace_id: str,
+    provider: str,
+    entity_type: str,
+    current_run_id: str | None,
+    run_is_active: RunIsActive,
+) -> list[str]:
+    """Close as failed (`interrupted`) the running sessions of this workspace and entity whose
+    Dagster run is no longer in progress; return their ids.
+
+    A worker killed mid-sync (`kill -9`, a lost pod) cannot close its own session, which would
+    otherwise stay `running` and never become a resume point. The cursor is kept, so
+    `find_resume_point` then resumes from the last committed batch. Sessions of the current
+    run and sessions without a run id (started outside Dagster, e.g. by the CLI: nobody can
+    say whether their process still lives) are left alone. The update re-checks `running`, so
+    a session that finished meanwhile is never overwritten.
+    """
+    candidates = connection.execute(
+        sa.select(_sessions.c.id, _sessions.c.dagster_run_id)
+        .where(_sessions.c.workspace_id == workspace_id)
+        .where(_sessions.c.provider == provider)
+        .where(_sessions.c.entity_type == entity_type)
+        .where(_sessions.c.status == RUNNING)
+        .where(_sessions.c.dagster_run_id.is_not(None))
+    ).all()
+    stale = [
+        row.id
+        for row in candidates
+        if row.dagster_run_id != current_run_id and not run_is_active(row.dagster_run_id)
+    ]
+    if stale:
+        connection.execute(
+            sa.update(_sessions)
+            .where(_sessions.c.id.in_(stale))
+            .where(_sessions.c.status == RUNNING)
+            .values(status=FAILED, error_message=INTERRUPTED, finished_at=datetime.now(UTC))
+        )
+    return stale
+
+
 def find_resume_point(
     connection: sa.Connection, *, workspace_id: str, provider: str, entity_type: str
 ) -> ResumePoint | None:
-    """The resume point of the latest session, if that session failed part-way."""
+    """The resume point of the latest session, if that session failed part-way (including
+    one closed by `close_interrupted_sessions`)."""
     latest = connection.execute(
         sa.select(
             _sessions.c.id, _sessions.c.status, _sessions.c.resume_cursor, _sessions.c.watermark

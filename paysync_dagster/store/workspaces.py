@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -89,63 +89,85 @@ def _summary(row: sa.Row) -> WorkspaceSummary:
     )
 
 
-def save_workspace(
+@dataclass(frozen=True)
+class WorkspaceConfig:
+    """One provider configuration of a workspace, as it is to be stored.
+
+    Built by `providers.configure`, which validates the provider's own fields first; what
+    every provider shares is validated when it is saved.
+    """
+
+    workspace_id: str
+    provider: str
+    api_key: str = field(repr=False)
+    is_test_mode: bool
+    webhook_secret: str | None = field(default=None, repr=False)
+    api_base: str | None = None
+    rate_limit_per_second: float | None = None
+    options: dict[str, str] = field(default_factory=dict)
+
+    def validated(self) -> WorkspaceConfig:
+        """This configuration with the shared fields checked (and the API base normalized)."""
+        validate_workspace_id(self.workspace_id)
+        rate = self.rate_limit_per_second
+        if rate is not None and not 0 < rate <= 10_000:
+            raise WorkspaceError("invalid rate limit: expected requests per second in (0, 10000]")
+        if self.api_base is None:
+            return self
+        return replace(self, api_base=validate_api_base(self.api_base))
+
+
+def save_workspaces(
     engine: sa.Engine,
     vault: Vault,
+    configs: Sequence[WorkspaceConfig],
     *,
-    workspace_id: str,
-    provider: str,
-    api_key: str,
-    is_test_mode: bool,
-    webhook_secret: str | None = None,
-    api_base: str | None = None,
-    rate_limit_per_second: float | None = None,
-    options: dict[str, str] | None = None,
-    replace: bool = False,
-) -> WorkspaceSummary:
-    """Store a workspace's provider configuration with encrypted secrets.
+    replace_existing: bool = False,
+) -> list[WorkspaceSummary]:
+    """Store configurations with encrypted secrets, all in one transaction.
 
-    The provider's own fields are validated by its registry entry before this is called
-    (`providers.configure.add_workspace`); what every provider shares is validated here.
-    Refuses an existing (workspace, provider) pair unless `replace` is set; nothing is written
-    when any input is invalid.
+    Refuses an existing (workspace, provider) pair unless `replace_existing` is set; nothing
+    is written when any configuration is invalid or refused.
     """
-    validate_workspace_id(workspace_id)
-    if api_base is not None:
-        api_base = validate_api_base(api_base)
-    if rate_limit_per_second is not None and not 0 < rate_limit_per_second <= 10_000:
-        raise WorkspaceError("invalid rate limit: expected requests per second in (0, 10000]")
-
+    configs = [config.validated() for config in configs]
     now = datetime.now(UTC)
-    values = {
-        "is_active": True,
-        "is_test_mode": is_test_mode,
-        "api_base": api_base,
-        "options": options or None,
-        "rate_limit_per_second": rate_limit_per_second,
-        "api_key_ciphertext": vault.encrypt(api_key, workspace_id=workspace_id, provider=provider),
-        "webhook_secret_ciphertext": None
-        if webhook_secret is None
-        else vault.encrypt(webhook_secret, workspace_id=workspace_id, provider=provider),
-        "updated_at": now,
-    }
-    key = (_table.c.workspace_id == workspace_id) & (_table.c.provider == provider)
+    summaries = []
     with engine.begin() as connection:
-        exists = connection.execute(sa.select(_table.c.id).where(key)).first() is not None
-        if exists and not replace:
-            raise WorkspaceError(
-                f"workspace {workspace_id!r} already has a {provider} configuration"
-                " (use --replace to overwrite it)"
-            )
-        if exists:
-            connection.execute(sa.update(_table).where(key).values(**values))
-        else:
-            connection.execute(
-                sa.insert(_table).values(
-                    workspace_id=workspace_id, provider=provider, created_at=now, **values
+        for config in configs:
+            workspace_id, provider = config.workspace_id, config.provider
+            values = {
+                "is_active": True,
+                "is_test_mode": config.is_test_mode,
+                "api_base": config.api_base,
+                "options": config.options or None,
+                "rate_limit_per_second": config.rate_limit_per_second,
+                "api_key_ciphertext": vault.encrypt(
+                    config.api_key, workspace_id=workspace_id, provider=provider
+                ),
+                "webhook_secret_ciphertext": None
+                if config.webhook_secret is None
+                else vault.encrypt(
+                    config.webhook_secret, workspace_id=workspace_id, provider=provider
+                ),
+                "updated_at": now,
+            }
+            key = (_table.c.workspace_id == workspace_id) & (_table.c.provider == provider)
+            exists = connection.execute(sa.select(_table.c.id).where(key)).first() is not None
+            if exists and not replace_existing:
+                raise WorkspaceError(
+                    f"workspace {workspace_id!r} already has a {provider} configuration"
+                    " (use --replace to overwrite it)"
                 )
-            )
-        return _summary(connection.execute(sa.select(_table).where(key)).one())
+            if exists:
+                connection.execute(sa.update(_table).where(key).values(**values))
+            else:
+                connection.execute(
+                    sa.insert(_table).values(
+                        workspace_id=workspace_id, provider=provider, created_at=now, **values
+                    )
+                )
+            summaries.append(_summary(connection.execute(sa.select(_table).where(key)).one()))
+    return summaries
 
 
 def list_workspaces(engine: sa.Engine, *, provider: str | None = None) -> list[WorkspaceSummary]:

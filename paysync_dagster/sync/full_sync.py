@@ -4,7 +4,9 @@ what the provider no longer lists as deleted.
 Every batch is one transaction that writes the rows, the events for records that failed to
 map, and the session's progress and resume cursor together. A sync that dies keeps its
 committed batches; the next sync of the same entity resumes after the cursor and, once the
-listing completes, deletes only what neither listing returned.
+listing completes, deletes only what neither listing returned. A sync whose process was
+killed cannot close its session: given `run_is_active`, the next sync closes it as
+interrupted first, and resumes from it.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import sqlalchemy as sa
 from paysync_dagster.providers.base import CursorGoneError, MappingError, Page, PageSource, Row
 from paysync_dagster.redaction import describe_error
 from paysync_dagster.store import sessions
-from paysync_dagster.store.sessions import ResumePoint, SessionProgress
+from paysync_dagster.store.sessions import ResumePoint, RunIsActive, SessionProgress
 from paysync_dagster.store.upsert import (
     mark_unlisted_as_deleted,
     touch_rows,
@@ -168,6 +170,7 @@ def sync_entity(
     table: sa.Table,
     mapper: Callable[[Mapping[str, Any], datetime], Row],
     dagster_run_id: str | None = None,
+    run_is_active: RunIsActive | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     on_progress: ProgressCallback | None = None,
 ) -> EntitySyncResult:
@@ -176,9 +179,23 @@ def sync_entity(
     Credentials are proven by the first page before anything is written, so a refused key
     fails fast and leaves no trace. Records that fail to map are recorded and skipped; the
     session then ends `completed_with_errors`.
+
+    `run_is_active` (a Dagster run id -> still in progress?) lets the sync close the session
+    a killed run left `running`, then resume from its cursor. Without it (callers that know
+    no Dagster runs, like the CLI) a `running` session is left as it is, since nothing can tell
+    whether its process still lives, and the sync starts from the beginning as before.
     """
     started = time.perf_counter()
-    with engine.connect() as connection:
+    with engine.begin() as connection:
+        if run_is_active is not None:
+            sessions.close_interrupted_sessions(
+                connection,
+                workspace_id=workspace_id,
+                provider=provider,
+                entity_type=entity_type,
+                current_run_id=dagster_run_id,
+                run_is_active=run_is_active,
+            )
         resume = sessions.find_resume_point(
             connection, workspace_id=workspace_id, provider=provider, entity_type=entity_type
         )

@@ -89,13 +89,15 @@ def sync_provider_entity(
     entity_type: str,
     options: SyncOptions,
     dagster_run_id: str | None = None,
+    run_is_active: sessions.RunIsActive | None = None,
     on_progress: Callable[[EntitySyncResult], None] | None = None,
     transport: SharedTransport | None = None,
 ) -> EntitySyncResult:
     """Fully sync one entity of `provider` for one workspace (over `transport` when shared).
 
     A workspace in mock mode is recorded as a `skipped_mock_mode` session and raises
-    `SkipWorkspace`: no client is opened, so no request leaves the process.
+    `SkipWorkspace`: no client is opened, so no request leaves the process. `run_is_active`
+    as in `sync_entity`: it lets the sync close and resume a session a killed run left running.
     """
     credentials = load_credentials(engine, vault, workspace_id=workspace_id, provider=provider.name)
     reason = provider.mock_mode_reason(client_credentials(credentials))
@@ -123,6 +125,7 @@ def sync_provider_entity(
             table=CANONICAL_TABLES[entity.table],
             mapper=entity.mapper,
             dagster_run_id=dagster_run_id,
+            run_is_active=run_is_active,
             batch_size=options.batch_size,
             on_progress=on_progress,
         )
@@ -139,6 +142,7 @@ def sync_workspaces(
     entity_types: Sequence[str],
     options: SyncOptions,
     dagster_run_id: str | None = None,
+    run_is_active: sessions.RunIsActive | None = None,
     already_done: Set[tuple[str, str]] = frozenset(),
     on_progress: Callable[[EntitySyncResult], None] | None = None,
 ) -> Iterator[EntityOutcome]:
@@ -169,6 +173,7 @@ def sync_workspaces(
             entity_type=entity_type,
             options=options,
             dagster_run_id=dagster_run_id,
+            run_is_active=run_is_active,
             on_progress=on_progress,
             transport=transport,
         )

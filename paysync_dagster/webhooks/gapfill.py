@@ -21,6 +21,7 @@ from paysync_dagster.providers.base import Page
 from paysync_dagster.providers.stripe.entities import PROVIDER
 from paysync_dagster.providers.stripe.provider import STRIPE
 from paysync_dagster.redaction import describe_error
+from paysync_dagster.store.sessions import RunIsActive
 from paysync_dagster.store.tables import workspace_payment_configurations
 from paysync_dagster.store.upsert import as_utc
 from paysync_dagster.store.vault import Vault
@@ -131,6 +132,7 @@ def gap_fill_workspaces(
     *,
     options: SyncOptions,
     dagster_run_id: str | None = None,
+    run_is_active: RunIsActive | None = None,
 ) -> Iterator[WorkspaceGapFill]:
     """Gap-fill each workspace in turn; one workspace's failure never stops the rest.
 
@@ -163,6 +165,7 @@ def gap_fill_workspaces(
                 entity_types=STRIPE.entity_names,
                 options=options,
                 dagster_run_id=dagster_run_id,
+                run_is_active=run_is_active,
             )
         )
         if all(outcome.ok for outcome in outcomes):

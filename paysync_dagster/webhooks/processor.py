@@ -18,7 +18,6 @@ dead-lettered without another try, so an event that kills its worker cannot do s
 from __future__ import annotations
 
 import logging
-import random
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +39,7 @@ from paysync_dagster.store.tables import (
 from paysync_dagster.store.upsert import as_utc, upsert_rows
 from paysync_dagster.webhooks import inbox
 from paysync_dagster.webhooks.events import entity_of, is_deletion, source_ts
+from paysync_dagster.webhooks.options import ProcessorOptions
 from paysync_dagster.webhooks.ties import Tie, is_tie, record_ties, stored_versions
 
 logger = logging.getLogger(__name__)
@@ -54,26 +54,6 @@ class ObjectFetcher(Protocol):
         """The object as the provider has it now, or None if the provider has no such object
         (the event's own payload is then the best state known)."""
         ...
-
-
-@dataclass(frozen=True)
-class ProcessorOptions:
-    """How the processor batches, leases and retries."""
-
-    batch_size: int = 200
-    max_attempts: int = 8
-    backoff_base_seconds: float = 2.0
-    backoff_cap_seconds: float = 3600.0
-    lease_seconds: float = 30.0
-
-    def __post_init__(self) -> None:
-        if self.batch_size < 1 or self.max_attempts < 1 or self.lease_seconds <= 0:
-            raise ValueError("batch_size, max_attempts and lease_seconds must be positive")
-
-    def backoff(self, attempts: int) -> timedelta:
-        """Delay before attempt `attempts + 1`: exponential, capped, with jitter in [½, 1]."""
-        ceiling = min(self.backoff_cap_seconds, self.backoff_base_seconds * 2 ** (attempts - 1))
-        return timedelta(seconds=ceiling * random.uniform(0.5, 1.0))
 
 
 @dataclass(frozen=True)

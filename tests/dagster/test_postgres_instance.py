@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -17,37 +15,19 @@ from paysync_dagster.defs.syncing.keys import entity_asset_key
 from paysync_dagster.defs.workspaces.partitions import WORKSPACE_PARTITIONS_NAME
 from paysync_dagster.providers.stripe.provider import STRIPE
 from paysync_dagster.store.database import create_engine
-from tests.support import POSTGRES_URL
 
 DEPLOY_CONFIG = Path(__file__).parents[2] / "deploy" / "dagster.yaml"
 
 pytestmark = pytest.mark.postgres
 
 
-@pytest.fixture
-def instance_database() -> Iterator[str]:
-    """A fresh PostgreSQL database for Dagster's own storage, dropped afterwards."""
-    assert POSTGRES_URL is not None
-    name = f"paysync_dagster_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(POSTGRES_URL).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        url = sa.make_url(POSTGRES_URL).set(drivername="postgresql+psycopg2", database=name)
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_materialization_on_the_deployed_instance(
-    database_url, vault, stripe_workspace, instance_database, tmp_path, monkeypatch
+    database_url, vault, stripe_workspace, instance_database_url, tmp_path, monkeypatch
 ):
     shutil.copy(DEPLOY_CONFIG, tmp_path / "dagster.yaml")
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
-    monkeypatch.setenv("DAGSTER_PG_URL", instance_database)
+    monkeypatch.setenv("DAGSTER_PG_URL", instance_database_url)
     stripe_workspace("acme", customers=25, seed=5)
     customers = entity_asset_key(STRIPE, "customers")
 
@@ -71,7 +51,7 @@ def test_materialization_on_the_deployed_instance(
         assert event.asset_materialization.partition == "acme"
         assert event.asset_materialization.metadata["inserted"].value == 25
 
-    storage = create_engine(instance_database)
+    storage = create_engine(instance_database_url)
     with storage.connect() as connection:
         stored_runs = connection.scalars(sa.text("SELECT run_id FROM runs")).all()
     storage.dispose()

@@ -285,7 +285,7 @@ def cli(database_url, tmp_path, monkeypatch):
 
 
 def _api_key() -> str:
-    from tests.conftest import fake_api_key
+    from tests.support import fake_api_key
 
     return fake_api_key()
 

@@ -1,26 +1,13 @@
-"""The periodic full sync of every workspace."""
-
-import os
-
-import dagster as dg
+"""The periodic full Stripe sync of every workspace."""
 
 from paysync_dagster.defs.stripe.jobs import stripe_sync_job
-from paysync_dagster.defs.workspaces.runs import all_workspaces_run, schedule_default_status
+from paysync_dagster.defs.workspaces.runs import all_workspaces_schedule
 
-DEFAULT_STRIPE_SYNC_CRON = "0 */6 * * *"
-
-
-@dg.schedule(
+stripe_full_sync_schedule = all_workspaces_schedule(
+    name="stripe_full_sync_schedule",
     job=stripe_sync_job,
-    cron_schedule=os.environ.get("PAYSYNC_STRIPE_SYNC_CRON", DEFAULT_STRIPE_SYNC_CRON),
-    execution_timezone="UTC",
-    default_status=schedule_default_status(),
-    description=(
-        "Full Stripe sync of all workspaces in one batched run; the cron is set by"
-        " PAYSYNC_STRIPE_SYNC_CRON (default every six hours)."
-    ),
+    cron_variable="PAYSYNC_STRIPE_SYNC_CRON",
+    default_cron="0 */6 * * *",
+    what="Full Stripe sync",
+    trigger="schedule",
 )
-def stripe_full_sync_schedule(
-    context: dg.ScheduleEvaluationContext,
-) -> dg.RunRequest | dg.SkipReason:
-    return all_workspaces_run(context, trigger="schedule")

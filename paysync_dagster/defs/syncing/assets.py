@@ -22,6 +22,7 @@ from paysync_dagster.defs.syncing.checks import check_evaluations, configured_ou
 from paysync_dagster.defs.syncing.keys import entity_asset_key
 from paysync_dagster.defs.workspaces.attempts import materialized_in_earlier_attempts
 from paysync_dagster.defs.workspaces.partitions import workspace_partitions
+from paysync_dagster.defs.workspaces.run_status import run_is_active
 from paysync_dagster.providers.base import Provider
 from paysync_dagster.store.tables import CANONICAL_TABLES
 from paysync_dagster.sync.full_sync import EntitySyncResult
@@ -207,6 +208,7 @@ def build_sync_asset(provider: Provider) -> dg.AssetsDefinition:
                 entity_types=chosen,
                 options=sync.options(),
                 dagster_run_id=context.run.run_id,
+                run_is_active=run_is_active(context.instance),
                 already_done=done,
                 on_progress=_RunProgressLog(context.log, len(workspace_ids)),
             ):

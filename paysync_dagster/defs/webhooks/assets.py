@@ -17,6 +17,7 @@ from paysync_dagster.defs.resources import (
 )
 from paysync_dagster.defs.syncing.assets import outcome_events
 from paysync_dagster.defs.workspaces.partitions import workspace_partitions
+from paysync_dagster.defs.workspaces.run_status import run_is_active
 from paysync_dagster.providers.stripe.provider import STRIPE
 from paysync_dagster.sync.workspace_runs import OutcomeStatus
 from paysync_dagster.webhooks import inbox
@@ -97,6 +98,7 @@ def stripe_gap_fill(
         list(context.partition_keys),
         options=sync.options(),
         dagster_run_id=context.run.run_id,
+        run_is_active=run_is_active(context.instance),
     ):
         workspace_id, result = filled.workspace_id, filled.result
         if result is None:

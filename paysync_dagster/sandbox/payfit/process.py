@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import selectors
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
 import uvicorn
 
 from paysync_dagster.serving import (
-    STARTUP_TIMEOUT_SECONDS,
-    STOP_TIMEOUT_SECONDS,
     serve_forever,
+    server_in_child,
     server_in_thread,
     uvicorn_server,
 )
@@ -39,13 +33,8 @@ def serve(
     serve_forever(_server(settings), host, port)
 
 
-# The directory holding `paysync_dagster`, so a child process imports this same code.
-_SOURCE_ROOT = Path(__file__).resolve().parents[3]
-
-
-def _child_command(settings: PayfitSandboxSettings) -> list[str]:
+def _child_arguments(settings: PayfitSandboxSettings) -> list[str]:
     command = [
-        sys.executable, "-m", "paysync_dagster.sandbox.payfit", "--port", "0",
         "--collaborators", str(settings.collaborators), "--seed", str(settings.seed),
         "--api-key", settings.api_key, "--company-id", settings.company_id,
         "--rate-limit", repr(settings.rate_limit or 0), "--fail-rate", repr(settings.fail_rate),
@@ -56,39 +45,6 @@ def _child_command(settings: PayfitSandboxSettings) -> list[str]:
     if not settings.send_retry_after:
         command.append("--no-retry-after")
     return command
-
-
-@contextmanager
-def _in_child(settings: PayfitSandboxSettings) -> Iterator[str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_SOURCE_ROOT), env.get("PYTHONPATH")]))
-    # An argv list without a shell, built from sys.executable and validated settings.
-    child = subprocess.Popen(  # noqa: S603
-        _child_command(settings), stdout=subprocess.PIPE, text=True, env=env
-    )
-    try:
-        assert child.stdout is not None
-        with selectors.DefaultSelector() as selector:
-            selector.register(child.stdout, selectors.EVENT_READ)
-            if not selector.select(STARTUP_TIMEOUT_SECONDS):
-                raise TimeoutError(
-                    f"payfit sandbox printed nothing within {STARTUP_TIMEOUT_SECONDS:.0f}s"
-                )
-        line = child.stdout.readline()
-        if not line.startswith("listening on http://"):
-            raise RuntimeError(f"payfit sandbox failed to start (exit code {child.poll()})")
-        # The socket is bound and listening before the line is printed: connections made
-        # from now on wait in its backlog until uvicorn accepts them.
-        yield line.removeprefix("listening on ").strip()
-    finally:
-        child.terminate()
-        try:
-            child.wait(STOP_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
-        if child.stdout is not None:
-            child.stdout.close()
 
 
 @contextmanager
@@ -104,8 +60,9 @@ def running_sandbox(
     what benchmarks want.
     """
     if subprocess:
-        with _in_child(settings) as base_url:
-            yield base_url
+        arguments = _child_arguments(settings)
+        with server_in_child("paysync_dagster.sandbox.payfit", arguments, "payfit sandbox") as url:
+            yield url
         return
     with server_in_thread(_server(settings), "payfit sandbox", port=port) as base_url:
         yield base_url
