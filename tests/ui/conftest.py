@@ -13,11 +13,10 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import playwright.sync_api as playwright_api
 import pytest
 
 from tests.ui.stack import Stack, local_stack
-
-playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[dev]'")
 
 ARTIFACTS = Path(os.environ.get("PAYSYNC_UI_ARTIFACTS", Path(__file__).parent / "artifacts"))
 # Without the background-networking flags chromium's own connections (updates, sync,
