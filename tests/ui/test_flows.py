@@ -251,7 +251,6 @@ def test_turn_the_full_sync_schedule_on(page: Page, stack: Stack):
     expect(toggle).not_to_be_checked()
     running.locator("label").click()
     expect(toggle).to_be_checked()
-    _shot(page, stack, "5-schedule-running")
 
     def status() -> str:
         return stack.graphql(SCHEDULE_STATUS, name=SCHEDULE)["scheduleOrError"]["scheduleState"][
@@ -263,3 +262,4 @@ def test_turn_the_full_sync_schedule_on(page: Page, stack: Stack):
     expect(
         page.get_by_role("row").filter(has_text="Running").get_by_role("checkbox")
     ).to_be_checked()
+    _shot(page, stack, "5-schedule-running")
