@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo dev test lint format bench bench-mpesa clean
+.PHONY: install chromium demo dev test lint format bench bench-mpesa clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,13 @@ demo: $(STAMP)
 dev: $(STAMP)
 	$(BIN)/paysync dev
 
-test: $(STAMP)
+# The browser tests (tests/ui) drive Debian's chromium: Playwright cannot download its own.
+chromium:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+	  else echo "the browser tests need chromium: sudo apt-get install -y chromium" >&2; exit 1; fi; }
+
+test: $(STAMP) chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/dg check defs
