@@ -12,7 +12,6 @@ import pytest
 import sqlalchemy as sa
 
 from paysync_dagster.defs.payfit.assets import payfit_entities
-from paysync_dagster.defs.payfit.checks import payfit_integrity_checks
 from paysync_dagster.defs.resources import DatabaseResource, SyncResource, VaultResource
 from paysync_dagster.defs.syncing.keys import entity_asset_key
 from paysync_dagster.defs.workspaces.partitions import (
@@ -26,7 +25,8 @@ from paysync_dagster.providers.rate_budget import RateBudget
 from paysync_dagster.sandbox.payfit import requests_received
 from paysync_dagster.store.tables import employees, employment_contracts, payment_sync_sessions
 
-SYNC_ONLY = dg.AssetSelection.assets(payfit_entities).without_checks()
+# A sync with its checks, as the UI's Materialize and the job run it.
+SYNC = dg.AssetSelection.assets(payfit_entities)
 
 
 def _configure(engine, vault, workspace_id, url, settings, *, replace=False) -> None:
@@ -47,8 +47,8 @@ def _configure_mock(engine, vault, workspace_id, url=None, *, replace=False) -> 
 
 def _sync(instance, database_url, first, last):
     return dg.materialize(
-        [payfit_entities, payfit_integrity_checks],
-        selection=SYNC_ONLY,
+        [payfit_entities],
+        selection=SYNC,
         instance=instance,
         resources={
             "database": DatabaseResource(url=database_url),
@@ -87,7 +87,17 @@ def test_payfit_syncs_real_workspaces_and_skips_mock_and_stripe_only_ones(
         instance.add_dynamic_partitions(WORKSPACE_PARTITIONS_NAME, ["acme", "mocked", "storefront"])
         result = _sync(instance, database_url, "acme", "storefront")
         assert result.success
-        assert _materialized(instance) == {"collaborators": {"acme"}, "contracts": {"acme"}}
+        # The Stripe-only workspace's (empty) PayFit slices are recorded as not configured;
+        # the mock-mode one shows no sync at all.
+        synced_or_empty = {"acme", "storefront"}
+        assert _materialized(instance) == dict.fromkeys(PAYFIT.entity_names, synced_or_empty)
+        [empty] = [
+            e.materialization
+            for e in result.get_asset_materialization_events()
+            if e.partition == "storefront" and e.asset_key.path[-1] == "collaborators"
+        ]
+        assert empty.metadata["status"].value == "not_configured"
+        assert empty.metadata["dagster/row_count"].value == 0
     with engine.connect() as connection:
         collaborators = connection.scalar(sa.select(sa.func.count()).select_from(employees))
         orphans = connection.scalar(

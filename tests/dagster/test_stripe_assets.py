@@ -9,7 +9,6 @@ import sqlalchemy as sa
 from paysync_dagster.definitions import defs
 from paysync_dagster.defs.resources import DatabaseResource, SyncResource, VaultResource
 from paysync_dagster.defs.stripe.assets import stripe_entities
-from paysync_dagster.defs.stripe.checks import stripe_integrity_checks
 from paysync_dagster.defs.stripe.schedules import stripe_full_sync_schedule
 from paysync_dagster.defs.syncing.keys import entity_asset_key
 from paysync_dagster.defs.workspaces.partitions import (
@@ -27,8 +26,9 @@ from paysync_dagster.store.workspaces import remove_workspace
 from tests.support import fake_api_key
 
 SIZES = {"alpha": 30, "beta": 80, "gamma": 45}
-ASSETS = [stripe_entities, stripe_integrity_checks]
-SYNC_ONLY = dg.AssetSelection.assets(stripe_entities).without_checks()
+ASSETS = [stripe_entities]
+# A sync with its checks, as the UI's Materialize and the job run it.
+SYNC = dg.AssetSelection.assets(stripe_entities)
 
 
 def _resources(database_url: str, vault) -> dict:
@@ -41,7 +41,7 @@ def _resources(database_url: str, vault) -> dict:
     }
 
 
-def _sync(instance, database_url, vault, first, last, *, selection=SYNC_ONLY, **kwargs):
+def _sync(instance, database_url, vault, first, last, *, selection=SYNC, **kwargs):
     return dg.materialize(
         ASSETS,
         selection=selection,
@@ -230,7 +230,7 @@ def test_checks_run_on_their_own_from_the_tables(database_url, engine, vault, st
                 .where(customers.c.workspace_id == "beta")
                 .values(deleted_at=sa.func.now())
             )
-        checks_only = dg.AssetSelection.checks(stripe_integrity_checks)
+        checks_only = dg.AssetSelection.checks_for_assets(stripe_entities)
         result = _sync(instance, database_url, vault, "alpha", "beta", selection=checks_only)
         assert result.success
         # Checking synced nothing.
@@ -255,7 +255,7 @@ def test_reference_check_fails_and_blocks_downstream(database_url, engine, vault
         instance.add_dynamic_partitions(WORKSPACE_PARTITIONS_NAME, ["alpha"])
         products_and_prices = dg.AssetSelection.assets(
             entity_asset_key(STRIPE, "products"), entity_asset_key(STRIPE, "prices")
-        ).without_checks()
+        )
         assert _sync(
             instance, database_url, vault, "alpha", "alpha", selection=products_and_prices
         ).success
@@ -267,7 +267,7 @@ def test_reference_check_fails_and_blocks_downstream(database_url, engine, vault
             vault,
             "alpha",
             "alpha",
-            selection=subscriptions.without_checks(),
+            selection=subscriptions,
         )
     assert not result.success
     failed = [e for e in result.get_asset_check_evaluations() if not e.passed]

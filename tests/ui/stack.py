@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from paysync_dagster.demo import MOCK_WORKSPACE, PAYROLL_WORKSPACE
 from tests.support import fake_api_key
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -25,9 +26,11 @@ LOCATION = "paysync_dagster"
 REPOSITORY = "__repository__"
 BROKEN = "demo-broken"
 DEMO_SIZES = {"demo-small": 20, "demo-medium": 40, "demo-large": 60}
+# The workspaces configured for Stripe; the demo's PayFit workspaces are partitions too, and
+# the Stripe assets leave them alone (neither materialized nor failed).
 WORKSPACES = (*DEMO_SIZES, BROKEN)
+PARTITIONS = (*WORKSPACES, PAYROLL_WORKSPACE, MOCK_WORKSPACE)
 BROKEN_CUSTOMERS = 10
-STRIPE_ENTITIES = ("customers", "products", "prices", "subscriptions", "invoices")
 # `paysync dev` loads the code location twice (webserver and daemon): ~10 s idle on 2 cores,
 # several times that while other suites run.
 STARTUP_SECONDS = 150.0

@@ -12,13 +12,18 @@ import threading
 import time
 import warnings
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Set
 
 import dagster as dg
 
 from paysync_dagster.defs.catalog import row_count, table_metadata
 from paysync_dagster.defs.resources import DatabaseResource, SyncResource, VaultResource
-from paysync_dagster.defs.syncing.checks import check_evaluations, configured_outcome
+from paysync_dagster.defs.syncing.checks import (
+    check_evaluations,
+    check_specs,
+    configured_outcome,
+    evaluations_from_tables,
+)
 from paysync_dagster.defs.syncing.keys import entity_asset_key
 from paysync_dagster.defs.workspaces.attempts import materialized_in_earlier_attempts
 from paysync_dagster.defs.workspaces.partitions import workspace_partitions
@@ -115,6 +120,37 @@ def outcome_events(
     yield from check_evaluations(key, outcome.workspace_id, checks)
 
 
+def _not_configured(provider: Provider, outcome: EntityOutcome) -> dg.AssetMaterialization:
+    """A workspace without this provider: its slice of the table is, correctly, empty.
+
+    Recorded as such, because Dagster marks every partition of a failed run that did not
+    materialize as failed: without it, a PayFit-only workspace would turn red in the Stripe
+    assets whenever another workspace's Stripe sync failed.
+    """
+    return dg.AssetMaterialization(
+        asset_key=entity_asset_key(provider, outcome.entity_type),
+        partition=outcome.workspace_id,
+        description=outcome.reason,
+        metadata={
+            "status": dg.MetadataValue.text("not_configured"),
+            **row_count(0),
+        },
+    )
+
+
+def _selected_only(
+    events: Iterator[dg.AssetMaterialization | dg.AssetCheckEvaluation],
+    selected_checks: Set[dg.AssetCheckKey],
+) -> Iterator[dg.AssetMaterialization | dg.AssetCheckEvaluation]:
+    """`events` without the evaluations of checks the run did not select."""
+    for event in events:
+        if (
+            not isinstance(event, dg.AssetCheckEvaluation)
+            or event.asset_check_key in selected_checks
+        ):
+            yield event
+
+
 def _summary(outcomes: list[EntityOutcome], seconds: float) -> str:
     statuses = Counter(outcome.status.value for outcome in outcomes)
     synced = [o.result for o in outcomes if o.result is not None]
@@ -171,6 +207,7 @@ def build_sync_asset(provider: Provider) -> dg.AssetsDefinition:
         @dg.multi_asset(
             name=f"{provider.name}_entities",
             specs=[_spec(provider, entity_type) for entity_type in entity_types],
+            check_specs=check_specs(provider),
             partitions_def=workspace_partitions,
             can_subset=True,
             backfill_policy=dg.BackfillPolicy.single_run(),
@@ -182,10 +219,24 @@ def build_sync_asset(provider: Provider) -> dg.AssetsDefinition:
             database: DatabaseResource,
             vault: VaultResource,
             sync: SyncResource,
-        ) -> Iterator[dg.AssetMaterialization | dg.AssetCheckEvaluation]:
-            """Sync the selected entities for every workspace of the run, each isolated."""
+        ) -> Iterator[dg.AssetMaterialization | dg.AssetCheckEvaluation | dg.Output]:
+            """Sync the selected entities for every workspace of the run, each isolated; with
+            only checks selected, evaluate them from the tables instead."""
             workspace_ids = list(context.partition_keys)
             selected = context.selected_asset_keys
+            selected_checks = context.selected_asset_check_keys
+            # Check outputs carry nothing: the verdicts are the evaluations, per partition.
+            check_outputs = [
+                dg.Output(None, output_name=name)
+                for name in context.op_execution_context.selected_output_names
+                if name not in context.assets_def.keys_by_output_name
+            ]
+            if not selected:
+                yield from evaluations_from_tables(
+                    provider, database.get_engine(), vault, workspace_ids, selected_checks
+                )
+                yield from check_outputs
+                return
             chosen = [e for e in entity_types if entity_asset_key(provider, e) in selected]
             done = {
                 (workspace, key.path[-1])
@@ -215,12 +266,17 @@ def build_sync_asset(provider: Provider) -> dg.AssetsDefinition:
                 outcomes.append(outcome)
                 _log_outcome(context, provider, outcome)
                 if outcome.status is OutcomeStatus.SYNCED:
-                    yield from outcome_events(provider, outcome)
+                    yield from _selected_only(outcome_events(provider, outcome), selected_checks)
+                elif outcome.status is OutcomeStatus.NOT_CONFIGURED:
+                    yield _not_configured(provider, outcome)
                 elif outcome.status is OutcomeStatus.MOCK_MODE:
-                    yield from check_evaluations(
-                        entity_asset_key(provider, outcome.entity_type),
-                        outcome.workspace_id,
-                        [configured_outcome(provider, outcome.reason)],
+                    yield from _selected_only(
+                        check_evaluations(
+                            entity_asset_key(provider, outcome.entity_type),
+                            outcome.workspace_id,
+                            [configured_outcome(provider, outcome.reason)],
+                        ),
+                        selected_checks,
                     )
             context.log.info(_summary(outcomes, time.monotonic() - started))
             unfinished = [o for o in outcomes if o.status in UNFINISHED]
@@ -234,5 +290,6 @@ def build_sync_asset(provider: Provider) -> dg.AssetsDefinition:
                         for o in unfinished
                     },
                 )
+            yield from check_outputs
 
     return provider_entities

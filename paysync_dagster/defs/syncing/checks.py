@@ -3,16 +3,18 @@
 The sync evaluates each workspace's checks right after writing it and records them on that
 workspace's partition; a failed ERROR check stops that workspace's downstream entities (and
 only that workspace's). The same checks also run on their own from the UI, reading the
-tables without syncing. Providers with a mock mode also carry `<provider>_configured`, a
+tables without syncing (select only the checks in the UI: the sync step then reads the
+tables and syncs nothing). Providers with a mock mode also carry `<provider>_configured`, a
 WARN check that fails, saying why, while a workspace's credentials are placeholders.
 """
 
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Set
 
 import dagster as dg
+import sqlalchemy as sa
 
-from paysync_dagster.defs.resources import DatabaseResource, VaultResource
+from paysync_dagster.defs.resources import VaultResource
 from paysync_dagster.defs.syncing.keys import configured_check_name, entity_asset_key
 from paysync_dagster.defs.workspaces.partitions import workspace_partitions
 from paysync_dagster.providers.base import Provider
@@ -88,71 +90,60 @@ def _specs(provider: Provider) -> list[dg.AssetCheckSpec]:
     return specs
 
 
-def build_integrity_checks(provider: Provider) -> dg.AssetChecksDefinition:
-    """`<provider>_integrity_checks`: every check of `provider`'s assets, read from the
-    tables for each workspace partition of the run, without syncing."""
+def check_specs(provider: Provider) -> list[dg.AssetCheckSpec]:
+    """Every check of `provider`'s assets, partitioned by workspace."""
     # Partitioned checks are a preview in Dagster 1.13; they are what puts each workspace's
     # verdict on its own partition, so the preview warning is silenced here only.
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=dg.PreviewWarning)
-        specs = _specs(provider)
+        return _specs(provider)
 
-    @dg.multi_asset_check(
-        name=f"{provider.name}_integrity_checks",
-        specs=specs,
-        can_subset=True,
-        description=f"Re-evaluate the {provider.title} mirror's integrity without syncing.",
-    )
-    def integrity_checks(
-        context: dg.AssetCheckExecutionContext,
-        database: DatabaseResource,
-        vault: VaultResource,
-    ) -> Iterator[dg.AssetCheckEvaluation | dg.Output]:
-        """Evaluate the selected checks for every workspace partition of the run."""
-        selected = context.selected_asset_check_keys
-        engine = database.get_engine()
-        entities = [
-            e for e in provider.entities if any(k.asset_key.path[-1] == e.name for k in selected)
-        ]
-        for workspace_id in context.partition_keys:
-            outcomes_by_entity = {}
-            with engine.connect() as connection:
-                for entity in entities:
-                    session_id = checks.latest_full_sync_session(
-                        connection,
-                        workspace_id=workspace_id,
-                        provider=provider.name,
-                        entity_type=entity.name,
-                    )
-                    outcomes_by_entity[entity.name], _ = checks.evaluate_workspace(
-                        connection,
-                        provider,
-                        entity,
-                        workspace_id=workspace_id,
-                        session_id=session_id,
-                    )
-            if provider.has_mock_mode:
-                reason = _mock_mode_reason(provider, engine, vault, workspace_id)
-                for outcomes in outcomes_by_entity.values():
-                    outcomes.append(configured_outcome(provider, reason))
-            for entity_type, outcomes in outcomes_by_entity.items():
-                asset_key = entity_asset_key(provider, entity_type)
-                yield from check_evaluations(
-                    asset_key,
-                    workspace_id,
-                    (o for o in outcomes if dg.AssetCheckKey(asset_key, o.name) in selected),
-                    # Nothing runs downstream of a check-only step: a failed check is
-                    # reported as failed without failing the run.
-                    blocking=False,
+
+def evaluations_from_tables(
+    provider: Provider,
+    engine: sa.Engine,
+    vault: VaultResource,
+    workspace_ids: Iterable[str],
+    selected: Set[dg.AssetCheckKey],
+) -> Iterator[dg.AssetCheckEvaluation]:
+    """The selected checks for each workspace, read from the tables without syncing.
+
+    Not blocking: nothing runs downstream of a check-only step, so a failed check is reported
+    as failed without failing the run.
+    """
+    entities = [
+        e for e in provider.entities if any(k.asset_key.path[-1] == e.name for k in selected)
+    ]
+    for workspace_id in workspace_ids:
+        outcomes_by_entity = {}
+        with engine.connect() as connection:
+            for entity in entities:
+                session_id = checks.latest_full_sync_session(
+                    connection,
+                    workspace_id=workspace_id,
+                    provider=provider.name,
+                    entity_type=entity.name,
                 )
-        # The evaluations above carry the verdicts per partition; the step's outputs are empty.
-        for output_name in context.op_execution_context.selected_output_names:
-            yield dg.Output(None, output_name=output_name)
+                outcomes_by_entity[entity.name], _ = checks.evaluate_workspace(
+                    connection, provider, entity, workspace_id=workspace_id, session_id=session_id
+                )
+        if provider.has_mock_mode:
+            reason = _mock_mode_reason(provider, engine, vault, workspace_id)
+            for outcomes in outcomes_by_entity.values():
+                outcomes.append(configured_outcome(provider, reason))
+        for entity_type, outcomes in outcomes_by_entity.items():
+            asset_key = entity_asset_key(provider, entity_type)
+            yield from check_evaluations(
+                asset_key,
+                workspace_id,
+                (o for o in outcomes if dg.AssetCheckKey(asset_key, o.name) in selected),
+                blocking=False,
+            )
 
-    return integrity_checks
 
-
-def _mock_mode_reason(provider, engine, vault: VaultResource, workspace_id: str) -> str | None:
+def _mock_mode_reason(
+    provider: Provider, engine: sa.Engine, vault: VaultResource, workspace_id: str
+) -> str | None:
     try:
         stored = load_credentials(
             engine, vault.get_vault(), workspace_id=workspace_id, provider=provider.name

@@ -11,8 +11,7 @@ def build_sync_job(provider: Provider):  # -> an unresolved asset job (not publi
     every run can be re-executed from the UI."""
     return dg.define_asset_job(
         sync_job_name(provider),
-        # The checks are recorded per workspace by the sync step itself; their standalone
-        # step (reading the tables without syncing) runs on its own from the UI.
-        selection=dg.AssetSelection.groups(provider.name).without_checks(),
+        # With their checks, which the sync step records per workspace as it writes.
+        selection=dg.AssetSelection.groups(provider.name),
         description=f"Full sync of every {provider.title} entity for the selected workspaces.",
     )

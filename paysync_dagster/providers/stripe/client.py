@@ -57,8 +57,8 @@ def unreachable_message(api_base: str) -> str:
     host = urlsplit(api_base).hostname or ""
     if host in ("127.0.0.1", "localhost", "::1"):
         advice = (
-            "it is a local sandbox: start it with `paysync dev` (it starts the sandboxes of"
-            " every workspace that points at one)"
+            "nothing listens on that local port: `paysync dev` starts the sandbox of every"
+            " workspace that points at one (a port it found busy is left to whatever held it)"
         )
     else:
         advice = "check the URL, or fix it with `paysync workspace add ID --replace --api-base URL`"
