@@ -140,7 +140,7 @@ def test_a_failing_workspace_changes_no_other_workspace_in_any_asset(
     assert "did not finish for 1 of 3 workspace(s) (beta)" in description
     assert f"cannot connect to the Stripe API at {url}" in description
     assert "paysync dev" in description
-    assert "the other 2 workspace(s) synced" in description
+    assert "the other 2 workspace(s) are recorded as materialized" in description
     metadata = failure.step_failure_data.user_failure_data.metadata
     assert set(metadata) == {f"beta/{entity}" for entity in ENTITIES}
     assert metadata["beta/customers"].value.startswith("failed: ProviderUnreachableError")

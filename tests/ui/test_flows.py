@@ -165,7 +165,7 @@ def test_backfill_every_workspace_with_one_sandbox_stopped(page: Page, stack: St
     # The failure names the workspace and its URL, and counts the others right.
     expect(
         page.get_by_text(
-            re.compile(r"did not finish for 1 of 4 workspace\(s\) \(demo-broken\)")
+            re.compile(rf"did not finish for 1 of {len(PARTITIONS)} workspace\(s\) \(demo-broken\)")
         ).first
     ).to_be_visible()
     _shot(page, stack, "2-failed-run")

@@ -172,11 +172,7 @@ def failure_description(
     failed_workspaces = sorted({o.workspace_id for o in unfinished})
     first = next(o for o in unfinished if o.workspace_id == failed_workspaces[0])
     others = workspaces - len(failed_workspaces)
-    tail = (
-        f"; the other {others} workspace(s) synced and are recorded as materialized"
-        if others
-        else ""
-    )
+    tail = f"; the other {others} workspace(s) are recorded as materialized" if others else ""
     return (
         f"{provider.title} sync did not finish for {len(failed_workspaces)} of {workspaces}"
         f" workspace(s) ({', '.join(failed_workspaces[:10])}). First: {first.workspace_id}"

@@ -62,7 +62,8 @@ def unreachable_message(api_base: str) -> str:
         )
     else:
         advice = "check the URL, or fix it with `paysync workspace add ID --replace --api-base URL`"
-    return f"cannot connect to the Stripe API at {api_base}; {advice}"
+    # The URL ends at a space: the UI turns it into a link, and a glued ";" would break it.
+    return f"cannot connect to the Stripe API at {api_base} ({advice})"
 
 
 def _retry_after_seconds(headers: Mapping[str, str]) -> float | None:
