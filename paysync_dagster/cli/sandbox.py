@@ -48,7 +48,9 @@ def sandbox() -> None:
 def sandbox_stripe(**options: Any) -> None:
     """Serve a deterministic Stripe-compatible API on 127.0.0.1.
 
-    With --webhook-url, customer mutations deliver signed webhooks, retried like Stripe's.
+    Payment intents and charges follow Stripe's test payment methods (pm_card_visa,
+    pm_card_chargeDeclined, ...). With --webhook-url, customer mutations and payments deliver
+    signed webhooks, retried like Stripe's.
     """
     from paysync_dagster.sandbox.stripe import StripeSandboxSettings, serve
 
