@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/stripe_full_sync.py
 	$(BIN)/python benchmarks/payfit_full_sync.py
 	$(BIN)/python benchmarks/webhook_ingest.py
+	$(BIN)/python benchmarks/simulator.py
 
 bench-mpesa: $(STAMP)
 	$(BIN)/python benchmarks/mpesa_drift.py

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from paysync_dagster.defs.simulator.partitions import SIMULATOR_TARGET_PARTITIONS_NAME
 from paysync_dagster.defs.workspaces.partitions import WORKSPACE_PARTITIONS_NAME
 
 
@@ -48,3 +49,17 @@ def remove_workspace_partition(workspace_id: str, *, home: Path) -> None:
     with instance(home) as dagster:
         if dagster.has_dynamic_partition(WORKSPACE_PARTITIONS_NAME, workspace_id):
             dagster.delete_dynamic_partition(WORKSPACE_PARTITIONS_NAME, workspace_id)
+
+
+def add_simulator_target_partition(target: str, *, home: Path) -> None:
+    """Make a simulator target's partition exist now, not at the sensor's next tick."""
+    with instance(home) as dagster:
+        if not dagster.has_dynamic_partition(SIMULATOR_TARGET_PARTITIONS_NAME, target):
+            dagster.add_dynamic_partitions(SIMULATOR_TARGET_PARTITIONS_NAME, [target])
+
+
+def remove_simulator_target_partition(target: str, *, home: Path) -> None:
+    """Drop a removed target's partition (its run history stays)."""
+    with instance(home) as dagster:
+        if dagster.has_dynamic_partition(SIMULATOR_TARGET_PARTITIONS_NAME, target):
+            dagster.delete_dynamic_partition(SIMULATOR_TARGET_PARTITIONS_NAME, target)

@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from paysync_dagster import demo_simulator
 from paysync_dagster.dagster_instance import add_workspace_partitions, instance
 from paysync_dagster.definitions import defs
 from paysync_dagster.defs.syncing.keys import sync_job_name
@@ -39,7 +40,7 @@ from paysync_dagster.sandbox.stripe import StripeDataset, StripeSandboxSettings,
 from paysync_dagster.settings import Settings
 from paysync_dagster.store.database import create_engine, upgrade
 from paysync_dagster.store.key_guard import open_vault
-from paysync_dagster.store.tables import payment_sync_sessions
+from paysync_dagster.store.tables import payment_sync_sessions, simulator_attempts, simulator_runs
 from paysync_dagster.store.vault import Vault
 
 console = Console(width=None if sys.stdout.isatty() else 120)
@@ -100,13 +101,29 @@ def _summary_table(engine: sa.Engine, runs: Sequence[_Run]) -> Table:
 
 
 def _stripe_workspaces(
-    stack: ExitStack, engine: sa.Engine, vault: Vault, home: Path, sizes: Mapping[str, int]
-) -> _Run:
+    stack: ExitStack,
+    engine: sa.Engine,
+    vault: Vault,
+    home: Path,
+    sizes: Mapping[str, int],
+    server_url: str,
+) -> tuple[_Run, dict[str, tuple[str, str]]]:
+    """The Stripe workspaces and their sandboxes (id -> (API key, URL)); the sandboxes
+    deliver their webhooks to `server_url`."""
     run = _Run(STRIPE, list(sizes), {})
+    sandboxes: dict[str, tuple[str, str]] = {}
     for seed, (workspace_id, customers) in enumerate(sizes.items()):
         api_key = f"sk_test_{secrets.token_hex(12)}"
-        settings = StripeSandboxSettings(customers=customers, seed=seed, api_key=api_key)
+        webhook_secret = f"whsec_{secrets.token_hex(16)}"
+        settings = StripeSandboxSettings(
+            customers=customers,
+            seed=seed,
+            api_key=api_key,
+            webhook_urls=(f"{server_url}/webhooks/stripe/{workspace_id}",),
+            webhook_secret=webhook_secret,
+        )
         url = stack.enter_context(running_sandbox(settings))
+        sandboxes[workspace_id] = (api_key, url)
         add_workspace(
             engine,
             vault,
@@ -115,14 +132,14 @@ def _stripe_workspaces(
             api_key=api_key,
             api_base=url,
             # `paysync dev` then has the sandbox deliver signed webhooks to paysync serve.
-            webhook_secret=f"whsec_{secrets.token_hex(16)}",
+            webhook_secret=webhook_secret,
             replace=True,
         )
         dataset = StripeDataset(customers=customers, seed=seed)
         run.expected[workspace_id] = sum(dataset.count(e) for e in STRIPE.entity_names)
         record_sandbox(home, workspace_id, SandboxRecord(STRIPE.name, customers, seed))
         console.print(f"  Stripe sandbox for {workspace_id}: {customers} customers at {url}")
-    return run
+    return run, sandboxes
 
 
 def _payfit_workspaces(
@@ -175,8 +192,12 @@ def run_demo(settings: Settings, sizes: Mapping[str, int], collaborators: int) -
     console.print(f"[bold]paysync demo[/] database: {settings.database_url}")
 
     with ExitStack() as stack:
+        server_url = stack.enter_context(demo_simulator.webhook_server(settings, engine, vault))
+        stripe_run, sandboxes = _stripe_workspaces(
+            stack, engine, vault, settings.home, sizes, server_url
+        )
         runs = [
-            _stripe_workspaces(stack, engine, vault, settings.home, sizes),
+            stripe_run,
             _payfit_workspaces(stack, engine, vault, settings.home, collaborators),
         ]
         # Added in this order, each run's workspaces are one contiguous partition range.
@@ -184,11 +205,14 @@ def run_demo(settings: Settings, sizes: Mapping[str, int], collaborators: int) -
             [ws for run in runs for ws in run.workspace_ids], home=settings.home
         )
         _materialize_with_progress(engine, settings.home, runs)
+        simulated = _simulate(engine, vault, settings.home, sandboxes)
 
     console.print(_summary_table(engine, runs))
     evaluations = [
         e for run in runs if run.result for e in run.result.get_asset_check_evaluations()
     ]
+    if simulated is not None:
+        evaluations += simulated.get_asset_check_evaluations()
     failed = [e for e in evaluations if not e.passed]
     console.print(
         f"checks: {len(evaluations) - len(failed)} of {len(evaluations)} passed"
@@ -203,10 +227,40 @@ def run_demo(settings: Settings, sizes: Mapping[str, int], collaborators: int) -
         "\nThe demo's sandboxes stop with it. To bring them back with `paysync serve` and the"
         " Dagster UI (webserver and daemon) on these runs:\n"
         "  make dev        (or: .venv/bin/paysync dev)\n"
-        "then browse Assets > stripe and payfit (partitions, runs, metadata and checks)."
+        "then browse Assets > stripe, payfit and simulator (partitions, runs, metadata, checks)."
     )
     errors = [e for e in failed if e.severity == dg.AssetCheckSeverity.ERROR]
-    return all(run.result is not None and run.result.success for run in runs) and not errors
+    succeeded = all(run.result is not None and run.result.success for run in runs)
+    return succeeded and (simulated is None or simulated.success) and not errors
+
+
+def _simulate(
+    engine: sa.Engine, vault: Vault, home: Path, sandboxes: Mapping[str, tuple[str, str]]
+) -> dg.ExecuteInProcessResult | None:
+    """One simulator run on the demo-small sandbox, its attempts printed; None without it."""
+    if demo_simulator.DEMO_TARGET_WORKSPACE not in sandboxes:
+        return None
+    api_key, url = sandboxes[demo_simulator.DEMO_TARGET_WORKSPACE]
+    console.print(
+        f"  simulator target {demo_simulator.DEMO_TARGET}: Stripe checkouts on"
+        f" {demo_simulator.DEMO_TARGET_WORKSPACE}'s sandbox, freshness through paysync serve"
+    )
+    result = demo_simulator.run_simulator(engine, vault, home, api_key=api_key, api_base=url)
+    table = Table("card", "expected", "got", "status", "ms", "payment->mirror ms",
+                  title="paysync simulator")  # fmt: skip
+    runs = sa.select(simulator_runs.c.id).where(simulator_runs.c.dagster_run_id == result.run_id)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(simulator_attempts)
+            .where(simulator_attempts.c.run_id.in_(runs))
+            .order_by(simulator_attempts.c.iteration)
+        ).all()
+    for row in rows:
+        fresh = "-" if row.freshness_ms is None else f"{row.freshness_ms:.0f}"
+        table.add_row(row.card_scenario, row.expected_outcome, row.actual_outcome or "-",
+                      row.status, f"{row.total_ms:.0f}", fresh)  # fmt: skip
+    console.print(table)
+    return result
 
 
 def _materialize_with_progress(engine: sa.Engine, home: Path, runs: Sequence[_Run]) -> None:

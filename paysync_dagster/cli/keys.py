@@ -18,8 +18,9 @@ def keys() -> None:
 def keys_rotate(obj: CliContext) -> None:
     """Re-encrypt every stored secret under the primary key of PAYSYNC_ENCRYPTION_KEYS."""
     from paysync_dagster.mpesa import credentials
+    from paysync_dagster.simulator import targets
     from paysync_dagster.store.workspaces import rotate_keys
 
     vault = obj.vault()
-    rotated = rotate_keys(obj.engine(), vault, also=[credentials.rotate])
+    rotated = rotate_keys(obj.engine(), vault, also=[credentials.rotate, targets.rotate])
     console.print(f"{rotated} secret(s) re-encrypted under key {vault.primary_key_id!r}")

@@ -48,7 +48,9 @@ def sandbox() -> None:
 def sandbox_stripe(**options: Any) -> None:
     """Serve a deterministic Stripe-compatible API on 127.0.0.1.
 
-    With --webhook-url, customer mutations deliver signed webhooks, retried like Stripe's.
+    Payment intents and charges follow Stripe's test payment methods (pm_card_visa,
+    pm_card_chargeDeclined, ...). With --webhook-url, customer mutations and payments deliver
+    signed webhooks, retried like Stripe's.
     """
     from paysync_dagster.sandbox.stripe import StripeSandboxSettings, serve
 
@@ -86,3 +88,28 @@ def sandbox_payfit(**options: Any) -> None:
     options["rate_limit"] = options["rate_limit"] or None
     options["send_retry_after"] = not options.pop("no_retry_after")
     serve(PayfitSandboxSettings(**options), port=port)
+
+
+@sandbox.command("gateway")
+@click.option("--port", type=click.IntRange(0, 65535), default=12113, show_default=True)
+@click.option("--latency-ms", type=click.IntRange(0, 600_000), default=0, show_default=True)
+@click.option(
+    "--fail-rate", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+    help="Fraction of requests answered 503.",
+)  # fmt: skip
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--form-id", default=None, help="Accepted FORM_ID (default: the seed's).")
+@click.option("--merchant-id", default=None, help="Accepted MERCHANT_ID (default: the seed's).")
+@click.option("--api-key", default=None, help="Require this bearer token (default: none).")
+def sandbox_gateway(**options: Any) -> None:
+    """Serve a tokenize -> checkout -> pay gateway (Datatrans-like) on 127.0.0.1.
+
+    Steps: POST /v1/tokenize, /v1/checkouts, /v1/payments. The card number decides the
+    outcome (4000000000000002 declines, 4000000000009995 lacks funds, 4000000000003220 needs
+    3-D Secure, 4000000000000119 fails with a 500; any other valid number succeeds).
+    """
+    from paysync_dagster.sandbox.gateway import GatewaySandboxSettings, serve
+
+    port = options.pop("port")
+    settings = {key: value for key, value in options.items() if value is not None}
+    serve(GatewaySandboxSettings(**settings), port=port)

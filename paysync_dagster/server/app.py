@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute
 from paysync_dagster.settings import Settings
 from paysync_dagster.store.vault import Vault
 
-from . import health, mpesa, webhooks
+from . import health, mpesa, simulator, webhooks
 
 
 class BackgroundService(Protocol):
@@ -70,7 +70,7 @@ def build_app(
             for service in reversed(started):
                 service.stop()
 
-    routes: list[BaseRoute] = [*health.routes, *webhooks.routes, *mpesa.routes]
+    routes: list[BaseRoute] = [*health.routes, *webhooks.routes, *mpesa.routes, *simulator.routes]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.context = context
     app.state.services = tuple(services)

@@ -100,6 +100,33 @@ invoices = _canonical_table(
     sa.Column("period_end", Timestamp),
 )
 
+payment_intents = _canonical_table(
+    "payment_intents",
+    sa.Column("customer_external_id", sa.String(255)),
+    sa.Column("status", sa.String(32)),
+    sa.Column("amount", sa.BigInteger),
+    sa.Column("amount_received", sa.BigInteger),
+    sa.Column("currency", sa.String(3)),
+    sa.Column("payment_method_external_id", sa.String(255)),
+    sa.Column("latest_charge_external_id", sa.String(255)),
+    sa.Column("canceled_at", Timestamp),
+)
+
+charges = _canonical_table(
+    "charges",
+    sa.Column("customer_external_id", sa.String(255)),
+    sa.Column("payment_intent_external_id", sa.String(255)),
+    sa.Column("status", sa.String(32)),
+    sa.Column("amount", sa.BigInteger),
+    sa.Column("amount_captured", sa.BigInteger),
+    sa.Column("amount_refunded", sa.BigInteger),
+    sa.Column("currency", sa.String(3)),
+    sa.Column("paid", sa.Boolean),
+    sa.Column("failure_code", sa.String(64)),
+    sa.Column("card_brand", sa.String(32)),
+    sa.Column("card_last4", sa.String(4)),
+)
+
 employees = _canonical_table(
     "employees",
     sa.Column("first_name", sa.String(255)),
@@ -125,6 +152,8 @@ CANONICAL_TABLES: dict[str, sa.Table] = {
         prices,
         subscriptions,
         invoices,
+        payment_intents,
+        charges,
         employees,
         employment_contracts,
     )
@@ -299,6 +328,87 @@ mpesa_repair_failures = sa.Table(
     sa.Index(None, "resolved_at", "bar_id"),
 )
 
+# -- Payment simulator (migration 0005) -------------------------------------------------------
+
+# A checkout flow the simulator exercises: a Stripe-compatible API (`api_base`), or a
+# tokenize -> checkout -> pay gateway (the three URLs, form and merchant ids). `workspace_id`
+# links a Stripe target to the mirrored workspace whose freshness a run measures.
+simulator_targets = sa.Table(
+    "simulator_targets",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("workspace_id", sa.String(64)),
+    sa.Column("api_base", sa.String(2048)),
+    sa.Column("tokenization_url", sa.String(2048)),
+    sa.Column("checkout_url", sa.String(2048)),
+    sa.Column("payment_url", sa.String(2048)),
+    sa.Column("form_id", sa.String(64)),
+    sa.Column("merchant_id", sa.String(64)),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("api_key_ciphertext", sa.Text),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.UniqueConstraint("name"),
+)
+
+# One simulator run: N attempts against one target, from a schedule, by hand or over the API.
+simulator_runs = sa.Table(
+    "simulator_runs",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("target", sa.String(64), nullable=False),
+    sa.Column("trigger", sa.String(16), nullable=False),
+    sa.Column("dagster_run_id", sa.String(64)),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("iterations", sa.Integer, nullable=False),
+    sa.Column("passed", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("degraded", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("failed", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("errors", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("error_message", sa.Text),
+    sa.Column("started_at", Timestamp, nullable=False),
+    sa.Column("finished_at", Timestamp),
+    sa.Index(None, "target", "started_at"),
+)
+
+# One checkout attempt. The card is recorded as its scenario (Stripe payment method id, or
+# brand and last 4): a card number is never stored.
+simulator_attempts = sa.Table(
+    "simulator_attempts",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(36), nullable=False),
+    sa.Column("target", sa.String(64), nullable=False),
+    sa.Column("trigger", sa.String(16), nullable=False),
+    sa.Column("iteration", sa.Integer, nullable=False),
+    sa.Column("idempotency_key", sa.String(64), nullable=False),
+    sa.Column("card_scenario", sa.String(64), nullable=False),
+    sa.Column("card_brand", sa.String(32)),
+    sa.Column("card_last4", sa.String(4)),
+    sa.Column("customer_ref", sa.String(64), nullable=False),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("expected_outcome", sa.String(32), nullable=False),
+    sa.Column("actual_outcome", sa.String(32)),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("provider_payment_id", sa.String(255)),
+    sa.Column("tokenize_ms", sa.Float),
+    sa.Column("checkout_ms", sa.Float),
+    sa.Column("pay_ms", sa.Float),
+    sa.Column("total_ms", sa.Float, nullable=False),
+    sa.Column("retries", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("error_code", sa.String(64)),
+    sa.Column("error_message", sa.Text),
+    sa.Column("freshness_ms", sa.Float),
+    sa.Column("freshness_status", sa.String(16)),
+    sa.Column("started_at", Timestamp, nullable=False),
+    sa.Index(None, "run_id"),
+    sa.Index(None, "target", "started_at"),
+)
+
 # Every column that holds a vault token: what `paysync keys rotate` re-encrypts and what the
 # key ring check reads to find key ids the ring lacks.
 CIPHERTEXT_COLUMNS: tuple[sa.Column, ...] = (
@@ -308,4 +418,5 @@ CIPHERTEXT_COLUMNS: tuple[sa.Column, ...] = (
     mpesa_credentials.c.consumer_key_ciphertext,
     mpesa_credentials.c.consumer_secret_ciphertext,
     mpesa_credentials.c.passkey_ciphertext,
+    simulator_targets.c.api_key_ciphertext,
 )

@@ -26,6 +26,8 @@ ENTITY_BY_OBJECT = {
     "price": "prices",
     "subscription": "subscriptions",
     "invoice": "invoices",
+    "payment_intent": "payment_intents",
+    "charge": "charges",
 }
 # `customer.subscription.deleted` means the subscription ended: Stripe keeps it, lists it as
 # canceled, and the full sync mirrors it, so it is an update, not a deletion.

@@ -90,8 +90,8 @@ def test_one_run_syncs_many_workspaces_with_metadata_and_checks(
                 assert metadata["objects_per_second"].value > 0
 
     evaluations = result.get_asset_check_evaluations()
-    # 13 checks per workspace: two on each entity, plus references on three of them.
-    assert len(evaluations) == 13 * len(SIZES)
+    # 19 checks per workspace: two on each of seven entities, plus references on five.
+    assert len(evaluations) == 19 * len(SIZES)
     assert all(evaluation.passed for evaluation in evaluations)
     assert {e.partition for e in evaluations} == set(SIZES)
     with engine.connect() as connection:
@@ -104,7 +104,7 @@ def test_one_run_syncs_many_workspaces_with_metadata_and_checks(
                 )
             ).all()
         )
-    assert statuses == ["completed"] * 15
+    assert statuses == ["completed"] * len(ENTITIES) * len(SIZES)
     assert per_workspace == {
         ws: StripeDataset(customers=n, seed=seed).count("invoices")
         for seed, (ws, n) in enumerate(SIZES.items())
@@ -239,7 +239,7 @@ def test_checks_run_on_their_own_from_the_tables(database_url, engine, vault, st
         (e.asset_key.path[-1], e.check_name, e.partition): e
         for e in result.get_asset_check_evaluations()
     }
-    assert len(by_key) == 26
+    assert len(by_key) == 2 * 19
     row_count = "row_count_matches_listing"
     assert by_key[("customers", row_count, "alpha")].passed
     failed = by_key[("customers", row_count, "beta")]
@@ -335,7 +335,15 @@ def test_definitions_load_with_the_contracted_keys():
             key.to_user_string() for key in code_location.resolve_asset_graph().get_all_asset_keys()
         }
         stripe_sync = code_location.resolve_job_def("stripe_sync")
-    entities = ("customers", "products", "prices", "subscriptions", "invoices")
+    entities = (
+        "customers",
+        "products",
+        "prices",
+        "subscriptions",
+        "invoices",
+        "payment_intents",
+        "charges",
+    )
     # Other domains (webhooks, M-Pesa, ...) add their own keys; the Stripe ones are fixed.
     assert {key for key in keys if key.startswith("stripe/")} == {
         f"stripe/{entity}" for entity in entities

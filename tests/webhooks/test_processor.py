@@ -111,8 +111,8 @@ def test_delete_after_create_sets_deleted_at(engine, vault) -> None:
 
 def test_unknown_event_types_are_recorded_as_ignored(engine, vault) -> None:
     add_webhook_workspace(engine, vault, "acme")
-    charge = {"id": "ch_1", "object": "charge", "amount": 100}
-    _enqueue(engine, "acme", event_body("evt_1", "charge.succeeded", charge, created=T))
+    payout = {"id": "po_1", "object": "payout", "amount": 100}
+    _enqueue(engine, "acme", event_body("evt_1", "payout.paid", payout, created=T))
     result = Processor(engine).drain("test")
     assert (result.applied, result.ignored) == (0, 1)
     assert _statuses(engine) == {"evt_1": "ignored"}

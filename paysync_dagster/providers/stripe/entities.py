@@ -10,6 +10,8 @@ LINEAGE: dict[str, tuple[str, ...]] = {
     "prices": ("products",),
     "subscriptions": ("customers", "prices"),
     "invoices": ("customers", "subscriptions"),
+    "payment_intents": ("customers",),
+    "charges": ("customers", "payment_intents"),
 }
 ENTITIES = tuple(LINEAGE)
 
@@ -21,6 +23,11 @@ REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
         ("customer_external_id", "customers"),
         ("subscription_external_id", "subscriptions"),
     ),
+    "payment_intents": (("customer_external_id", "customers"),),
+    "charges": (
+        ("customer_external_id", "customers"),
+        ("payment_intent_external_id", "payment_intents"),
+    ),
 }
 
 # What each entity means to the business, as the Dagster catalog shows it.
@@ -30,6 +37,8 @@ DESCRIPTIONS = {
     "prices": "What each product costs, one-off or recurring.",
     "subscriptions": "Recurring agreements between customers and prices: the revenue base.",
     "invoices": "Bills issued to customers, with amounts due and paid.",
+    "payment_intents": "Attempts to collect a payment, from creation to success or failure.",
+    "charges": "Each attempt to charge a card, with its outcome and failure reason.",
 }
 
 

@@ -152,10 +152,48 @@ def map_invoice(obj: Mapping[str, Any], source_ts: datetime) -> Row:
     }
 
 
+def map_payment_intent(obj: Mapping[str, Any], source_ts: datetime) -> Row:
+    """A Stripe payment intent as a `payment_intents` row."""
+    return {
+        **_spine(obj, "payment_intent", source_ts),
+        "customer_external_id": _reference(obj, "customer", required=False),
+        "status": _field(obj, "status", str, required=True),
+        "amount": _field(obj, "amount", int, required=False),
+        "amount_received": _field(obj, "amount_received", int, required=False),
+        "currency": _field(obj, "currency", str, required=False),
+        "payment_method_external_id": _reference(obj, "payment_method", required=False),
+        "latest_charge_external_id": _reference(obj, "latest_charge", required=False),
+        "canceled_at": _timestamp(obj, "canceled_at"),
+    }
+
+
+def map_charge(obj: Mapping[str, Any], source_ts: datetime) -> Row:
+    """A Stripe charge as a `charges` row; the card is kept as brand and last 4 only, which is
+    all Stripe sends."""
+    details = _field(obj, "payment_method_details", dict, required=False) or {}
+    card = _field(details, "card", dict, required=False) or {}
+    return {
+        **_spine(obj, "charge", source_ts),
+        "customer_external_id": _reference(obj, "customer", required=False),
+        "payment_intent_external_id": _reference(obj, "payment_intent", required=False),
+        "status": _field(obj, "status", str, required=True),
+        "amount": _field(obj, "amount", int, required=False),
+        "amount_captured": _field(obj, "amount_captured", int, required=False),
+        "amount_refunded": _field(obj, "amount_refunded", int, required=False),
+        "currency": _field(obj, "currency", str, required=False),
+        "paid": _field(obj, "paid", bool, required=False),
+        "failure_code": _field(obj, "failure_code", str, required=False),
+        "card_brand": _field(card, "brand", str, required=False),
+        "card_last4": _field(card, "last4", str, required=False),
+    }
+
+
 MAPPERS: dict[str, Callable[[Mapping[str, Any], datetime], Row]] = {
     "customers": map_customer,
     "products": map_product,
     "prices": map_price,
     "subscriptions": map_subscription,
     "invoices": map_invoice,
+    "payment_intents": map_payment_intent,
+    "charges": map_charge,
 }

@@ -146,8 +146,9 @@ class StripeDataset:
     # -- index arithmetic -------------------------------------------------------------------
 
     def count(self, entity: str) -> int:
-        """Number of generated objects of `entity`."""
-        return self._counts[entity]
+        """Number of generated objects of `entity`: 0 for payment intents and charges, which
+        exist only once created at runtime."""
+        return self._counts.get(entity, 0)
 
     def get(self, entity: str, index: int) -> dict[str, Any]:
         """A fresh dict of object `index` of `entity` (0 is the newest)."""

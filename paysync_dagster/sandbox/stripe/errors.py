@@ -18,6 +18,7 @@ class StripeError(Exception):
         code: str | None = None,
         param: str | None = None,
         headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -26,6 +27,8 @@ class StripeError(Exception):
         self.code = code
         self.param = param
         self.headers = headers or {}
+        # Further fields of the error object, e.g. a card error's `decline_code` and `charge`.
+        self.extra = extra or {}
 
     def body(self) -> dict[str, Any]:
         """The JSON body Stripe would send for this error."""
@@ -35,7 +38,7 @@ class StripeError(Exception):
             error["doc_url"] = f"https://stripe.com/docs/error-codes/{self.code.replace('_', '-')}"
         if self.param is not None:
             error["param"] = self.param
-        return {"error": error}
+        return {"error": {**error, **self.extra}}
 
 
 def invalid_request(

@@ -14,10 +14,25 @@ from .errors import StripeError, invalid_request, resource_missing, unknown_para
 from .hashing import stream_key
 from .ids import IdCodec
 from .params import ListQuery
+from .payments import (
+    TEST_PAYMENT_METHODS,
+    card_error,
+    charge,
+    parse_confirm,
+    parse_create,
+    payment_intent,
+)
 
 API_VERSION = "2026-10-28.endive"
-LISTABLE = (*ENTITIES, "events")
-_OBJECT_NAMES = {**OBJECT_NAMES, "events": "event"}
+# Entities that only hold objects created at runtime, with their id prefixes.
+RUNTIME_ENTITIES = {"payment_intents": "pi", "charges": "ch", "events": "evt"}
+LISTABLE = (*ENTITIES, *RUNTIME_ENTITIES)
+_OBJECT_NAMES = {
+    **OBJECT_NAMES,
+    "payment_intents": "payment_intent",
+    "charges": "charge",
+    "events": "event",
+}
 # Longest value Stripe accepts for each writable customer field.
 _CUSTOMER_FIELDS = {"email": 512, "name": 256, "phone": 20, "description": 350}
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -100,8 +115,12 @@ class SandboxState:
             )
             for entity in ENTITIES
         }
-        self._collections["events"] = Collection()
-        self._event_ids = IdCodec("evt", stream_key(dataset.seed, "id:events"))
+        self._runtime_ids = {
+            entity: IdCodec(prefix, stream_key(dataset.seed, f"id:{entity}"))
+            for entity, prefix in RUNTIME_ENTITIES.items()
+        }
+        for entity in RUNTIME_ENTITIES:
+            self._collections[entity] = Collection()
         self._subscribers: list[EventSubscriber] = []
         self._last_created = ANCHOR
 
@@ -227,6 +246,127 @@ class SandboxState:
             self._record_event("customer.deleted", current, None, request_id, idempotency_key)
         return {"id": customer_id, "object": "customer", "deleted": True}
 
+    # -- payments ---------------------------------------------------------------------------
+
+    def create_payment_intent(
+        self,
+        params: Mapping[str, Any],
+        *,
+        request_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """`POST /v1/payment_intents`: amount, currency, payment_method, payment_method_types,
+        metadata; records `payment_intent.created`."""
+        parsed = parse_create(params)
+        metadata = _merge_metadata({}, params.get("metadata"))
+        with self._lock:
+            intents = self._collections["payment_intents"]
+            index = intents.next_index
+            intent = payment_intent(
+                object_id=self._runtime_ids["payment_intents"].encode(index),
+                created=self._now(),
+                params=parsed,
+                metadata=metadata,
+                secret=f"{stream_key(self.dataset.seed, f'pi-secret:{index}'):016x}",
+            )
+            intents.append(intent)
+            self._record_event("payment_intent.created", intent, None, request_id, idempotency_key)
+        return intent
+
+    def confirm_payment_intent(
+        self,
+        intent_id: str,
+        params: Mapping[str, Any],
+        *,
+        request_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """`POST /v1/payment_intents/<id>/confirm`: charge the payment method.
+
+        Succeeds (`charge.succeeded`, `payment_intent.succeeded`), declines with a 402
+        card_error (`charge.failed`, `payment_intent.payment_failed`), or leaves the intent in
+        `requires_action` for 3-D Secure cards (no charge, no event, as in Stripe).
+        """
+        method_override = parse_confirm(params)
+        with self._lock:
+            intents = self._collections["payment_intents"]
+            index = self._index("payment_intents", intent_id, "id")
+            current = intents.current(index)
+            if current["status"] not in ("requires_confirmation", "requires_payment_method"):
+                raise StripeError(
+                    400,
+                    "This PaymentIntent's status is "
+                    f"{current['status']}, so it cannot be confirmed.",
+                    code="payment_intent_unexpected_state",
+                )
+            method_id = method_override or current["payment_method"]
+            if method_id is None:
+                raise invalid_request(
+                    "You cannot confirm this PaymentIntent because it's missing a payment method.",
+                    param="payment_method",
+                    code="payment_intent_unexpected_state",
+                )
+            method = TEST_PAYMENT_METHODS[method_id]
+            if method.requires_action:
+                updated = {
+                    **current,
+                    "payment_method": method_id,
+                    "status": "requires_action",
+                    "next_action": {"type": "use_stripe_sdk", "use_stripe_sdk": {}},
+                }
+                intents.overrides[index] = updated
+                return updated
+            return self._charge(intents, index, current, method_id, request_id, idempotency_key)
+
+    def _charge(
+        self,
+        intents: Collection,
+        index: int,
+        current: dict[str, Any],
+        method_id: str,
+        request_id: str | None,
+        idempotency_key: str | None,
+    ) -> dict[str, Any]:
+        """Create the charge of a confirm and move the intent on; called with the lock held."""
+        charges = self._collections["charges"]
+        created = charge(
+            object_id=self._runtime_ids["charges"].encode(charges.next_index),
+            created=self._now(),
+            intent=current,
+            method_id=method_id,
+        )
+        charges.append(created)
+        succeeded = created["status"] == "succeeded"
+        updated = {
+            **current,
+            "latest_charge": created["id"],
+            "payment_method": method_id if succeeded else None,
+            "status": "succeeded" if succeeded else "requires_payment_method",
+            "amount_received": current["amount"] if succeeded else 0,
+            "last_payment_error": None
+            if succeeded
+            else {
+                "type": "card_error",
+                "code": created["failure_code"],
+                "decline_code": created["outcome"]["reason"],
+                "message": created["failure_message"],
+                "charge": created["id"],
+            },
+        }
+        intents.overrides[index] = updated
+        outcome = "succeeded" if succeeded else "failed"
+        self._record_event(f"charge.{outcome}", created, None, request_id, idempotency_key)
+        self._record_event(
+            "payment_intent.succeeded" if succeeded else "payment_intent.payment_failed",
+            updated,
+            None,
+            request_id,
+            idempotency_key,
+        )
+        if not succeeded:
+            raise card_error(updated, created["id"], method_id)
+        return updated
+
     # -- internals --------------------------------------------------------------------------
 
     def _collection(self, entity: str) -> Collection:
@@ -237,8 +377,9 @@ class SandboxState:
 
     def _index(self, entity: str, object_id: str, param: str) -> int:
         """Index of `object_id` in its collection; resource_missing naming `param` if none."""
-        if entity == "events":
-            index = self._event_ids.decode(object_id)
+        codec = self._runtime_ids.get(entity)
+        if codec is not None:
+            index = codec.decode(object_id)
         else:
             index = self.dataset.index_of(entity, object_id)
         if index is None or not self._collections[entity].exists(index):
@@ -274,7 +415,7 @@ class SandboxState:
         if previous_attributes is not None:
             data["previous_attributes"] = previous_attributes
         event = {
-            "id": self._event_ids.encode(events.next_index),
+            "id": self._runtime_ids["events"].encode(events.next_index),
             "object": "event",
             "api_version": API_VERSION,
             "created": self._now(),
