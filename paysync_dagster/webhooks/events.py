@@ -15,20 +15,13 @@ from typing import Any
 import orjson
 
 from paysync_dagster import bounds
+from paysync_dagster.providers.stripe.entities import OBJECT_NAMES
 
 MAX_EVENT_ID_LENGTH = 255
 MAX_EVENT_TYPE_LENGTH = 128
 
 # Stripe object name -> canonical table.
-ENTITY_BY_OBJECT = {
-    "customer": "customers",
-    "product": "products",
-    "price": "prices",
-    "subscription": "subscriptions",
-    "invoice": "invoices",
-    "payment_intent": "payment_intents",
-    "charge": "charges",
-}
+ENTITY_BY_OBJECT = {name: entity for entity, name in OBJECT_NAMES.items()}
 # `customer.subscription.deleted` means the subscription ended: Stripe keeps it, lists it as
 # canceled, and the full sync mirrors it, so it is an update, not a deletion.
 _DELETED_BUT_KEPT = {"customer.subscription.deleted"}

@@ -124,7 +124,9 @@ def test_backfill_every_workspace_with_one_sandbox_stopped(page: Page, stack: St
         page.mouse.click(box["x"], box["y"] + box["height"] + 60)
     page.get_by_role("button", name="Materialize all…").click()
     dialog = page.get_by_role("dialog")
-    expect(dialog.get_by_text("Launch runs to materialize 5 assets")).to_be_visible()
+    expect(
+        dialog.get_by_text(f"Launch runs to materialize {len(STRIPE_ENTITIES)} assets")
+    ).to_be_visible()
     dialog.get_by_role("button", name="All", exact=True).click()
     expect(dialog.get_by_text(f"{len(PARTITIONS)} partitions", exact=True)).to_be_visible()
     _shot(page, stack, "2-backfill-dialog")

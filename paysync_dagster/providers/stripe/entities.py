@@ -14,6 +14,8 @@ LINEAGE: dict[str, tuple[str, ...]] = {
     "charges": ("customers", "payment_intents"),
 }
 ENTITIES = tuple(LINEAGE)
+# Stripe's `object` name of each entity's objects (`customer` for customers), as events carry it.
+OBJECT_NAMES = {entity: entity.removesuffix("s") for entity in ENTITIES}
 
 # Which typed column names which upstream entity, per entity.
 REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
