@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 
@@ -86,15 +85,29 @@ def add_workspace(
     engine: sa.Engine,
     vault: Vault,
     *,
+    workspace_id: str,
+    provider: str,
+    api_key: str,
+    webhook_secret: str | None = None,
+    api_base: str | None = None,
+    rate_limit_per_second: float | None = None,
+    options: Mapping[str, str] | None = None,
     replace: bool = False,
-    **config: Any,
 ) -> WorkspaceSummary:
-    """Validate a workspace's configuration for its provider and store it, secrets encrypted
-    (keyword arguments as `workspace_config`). Nothing is written when any input is invalid.
+    """Validate a workspace's configuration for its provider and store it, secrets encrypted.
+
+    Nothing is written when any input is invalid.
     """
-    [summary] = store.save_workspaces(
-        engine, vault, [workspace_config(**config)], replace_existing=replace
+    config = workspace_config(
+        workspace_id=workspace_id,
+        provider=provider,
+        api_key=api_key,
+        webhook_secret=webhook_secret,
+        api_base=api_base,
+        rate_limit_per_second=rate_limit_per_second,
+        options=options,
     )
+    [summary] = store.save_workspaces(engine, vault, [config], replace_existing=replace)
     return summary
 
 
