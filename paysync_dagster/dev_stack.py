@@ -30,6 +30,7 @@ from paysync_dagster.dagster_instance import dagster_home
 from paysync_dagster.providers.configure import client_credentials
 from paysync_dagster.sandbox.local import (
     SANDBOXES,
+    SIZE_NOUNS,
     SandboxRecord,
     local_port,
     recorded_sandboxes,
@@ -210,7 +211,7 @@ def run_dev_stack(settings: Settings, ports: DevPorts, console: Console) -> None
                 continue
             lines.append(
                 f"  {plan.record.provider} sandbox {', '.join(plan.workspace_ids):<22} {url}"
-                f" ({plan.record.size} objects"
+                f" ({plan.record.size} {SIZE_NOUNS[plan.record.provider]}"
                 + (", webhooks to paysync serve)" if plan.delivers_webhooks else ")")
             )
         python = sys.executable

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
 
 from paysync_dagster.cli.context import CliContext, FiniteFloatRange, clear_errors, console
+
+if TYPE_CHECKING:
+    from paysync_dagster.store.workspaces import WorkspaceSummary
 
 
 @click.group()
@@ -108,8 +112,16 @@ def workspace_add(
     if mock_reason is not None:
         console.print(f"workspace {summary.workspace_id!r}: {provider} configured in {mock_reason}")
     else:
-        mode = "test" if summary.is_test_mode else "live"
-        console.print(f"workspace {summary.workspace_id!r}: {provider} ({mode} mode) configured")
+        console.print(f"workspace {summary.workspace_id!r}: {provider}{_mode(summary)} configured")
+
+
+def _mode(summary: WorkspaceSummary) -> str:
+    """` (test mode)` or ` (live mode)` for providers that have modes, else nothing."""
+    from paysync_dagster.providers.registry import get_provider
+
+    if get_provider(summary.provider).is_test_mode is None:
+        return ""
+    return " (test mode)" if summary.is_test_mode else " (live mode)"
 
 
 @workspace.command("list")
@@ -124,7 +136,7 @@ def workspace_list(obj: CliContext) -> None:
     reasons = mock_mode_reasons(obj, summaries)
     table = Table("workspace", "provider", "mode", "active", "api base", "webhook secret")
     for summary in summaries:
-        mode = "test" if summary.is_test_mode else "live"
+        mode = _mode(summary).strip(" ()").removesuffix(" mode") or "-"
         reason = reasons.get((summary.workspace_id, summary.provider))
         table.add_row(
             summary.workspace_id,

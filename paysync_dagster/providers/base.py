@@ -152,8 +152,13 @@ class Provider:
     mock_mode: Callable[[Credentials], str | None] | None = None
     # Fills in options the provider can find itself (PayFit's company id, from /introspect).
     complete_options: Callable[[Credentials], Mapping[str, str]] | None = None
-    is_test_mode: Callable[[str], bool] = lambda _api_key: False
+    # Whether the provider distinguishes test and live keys (Stripe does, PayFit does not).
+    is_test_mode: Callable[[str], bool] | None = None
     takes_webhooks: bool = False
+
+    def key_is_test_mode(self, api_key: str) -> bool:
+        """Whether `api_key` is a test-mode key; False for providers without modes."""
+        return self.is_test_mode is not None and self.is_test_mode(api_key)
 
     @property
     def has_mock_mode(self) -> bool:

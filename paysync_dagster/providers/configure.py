@@ -73,7 +73,7 @@ def workspace_config(
         workspace_id=workspace_id,
         provider=spec.name,
         api_key=api_key,
-        is_test_mode=spec.is_test_mode(api_key),
+        is_test_mode=spec.key_is_test_mode(api_key),
         webhook_secret=webhook_secret,
         api_base=api_base,
         rate_limit_per_second=rate_limit_per_second,

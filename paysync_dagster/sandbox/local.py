@@ -95,5 +95,6 @@ def payfit_sandbox(
     return running_sandbox(settings, port=port)
 
 
-# How `paysync dev` starts each provider's sandbox.
+# How `paysync dev` starts each provider's sandbox, and what a record's `size` counts.
 SANDBOXES = {"stripe": stripe_sandbox, "payfit": payfit_sandbox}
+SIZE_NOUNS = {"stripe": "customers", "payfit": "collaborators"}
