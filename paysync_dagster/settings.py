@@ -12,6 +12,7 @@ ENV_MODE = "PAYSYNC_ENV"
 # Known deployment environments; only production changes behaviour (keys are required).
 ENVIRONMENTS = ("development", "test", "production")
 DEFAULT_ENVIRONMENT = "development"
+DAGSTER_URL_ENV = "PAYSYNC_DAGSTER_URL"
 
 
 class SettingsError(ValueError):
@@ -43,10 +44,13 @@ class Settings:
     home: Path
     database_url: str
     production: bool
+    # The Dagster webserver the control API launches syncs through (`PAYSYNC_DAGSTER_URL`).
+    dagster_url: str | None = None
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Read `PAYSYNC_HOME`, `PAYSYNC_DATABASE_URL` and `PAYSYNC_ENV` (default: local).
+        """Read `PAYSYNC_HOME`, `PAYSYNC_DATABASE_URL`, `PAYSYNC_ENV` (default: local) and
+        `PAYSYNC_DAGSTER_URL`.
 
         Raises `SettingsError` for an unknown `PAYSYNC_ENV`.
         """
@@ -54,4 +58,5 @@ class Settings:
         production = environment(env) == "production"
         home = Path(env.get("PAYSYNC_HOME") or DEFAULT_HOME).resolve()
         url = env.get("PAYSYNC_DATABASE_URL") or f"sqlite:///{home / 'paysync.db'}"
-        return cls(home=home, database_url=url, production=production)
+        dagster_url = env.get(DAGSTER_URL_ENV) or None
+        return cls(home=home, database_url=url, production=production, dagster_url=dagster_url)
