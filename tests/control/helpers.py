@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
+from paysync_dagster.server.control.launcher import LaunchedRun, SyncInProgressError
 from paysync_dagster.store import sessions
 from paysync_dagster.store.tables import payment_sync_sessions, webhook_inbox
 from paysync_dagster.webhooks.events import parse_event
@@ -68,3 +69,22 @@ def add_dead_event(engine: sa.Engine, workspace_id: str, event_id: str) -> None:
             .where(webhook_inbox.c.provider_event_id == event_id)
             .values(status=DEAD, attempts=8, last_error="mapping failed")
         )
+
+
+class FakeLauncher:
+    """Records launches instead of calling a webserver (the real one is tested in tests/dagster)."""
+
+    url = "http://dagster.test"
+
+    def __init__(self) -> None:
+        self.launched: list[tuple[str, str, list[str]]] = []
+        self.running: str | None = None
+
+    def run_in_progress(self, workspace_id: str) -> str | None:
+        return self.running
+
+    def launch(self, provider, workspace_id, entity_types, *, requested_by):
+        if self.running:
+            raise SyncInProgressError(workspace_id, self.running)
+        self.launched.append((provider.name, workspace_id, list(entity_types)))
+        return LaunchedRun("run-1", f"{self.url}/runs/run-1")

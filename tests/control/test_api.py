@@ -8,12 +8,11 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from paysync_dagster.server.control.launcher import LaunchedRun, SyncInProgressError
 from paysync_dagster.store import sessions
 from paysync_dagster.store.tables import webhook_inbox
 from paysync_dagster.store.tokens import revoke_token
 from paysync_dagster.store.workspaces import load_credentials
-from tests.control.helpers import add_dead_event, add_session
+from tests.control.helpers import FakeLauncher, add_dead_event, add_session
 from tests.webhooks.helpers import add_webhook_workspace
 
 SESSION = "00000000-0000-0000-0000-000000000000"
@@ -151,25 +150,6 @@ def test_initial_sync_without_dagster_answers_503_saying_how(api, engine, vault)
         response = client.post("/api/v1/sync/stripe/initial", json={"entity_types": ["customers"]})
     assert response.status_code == 503
     assert "PAYSYNC_DAGSTER_URL" in response.json()["message"]
-
-
-class FakeLauncher:
-    """Records launches instead of calling a webserver (the real one is tested in tests/dagster)."""
-
-    url = "http://dagster.test"
-
-    def __init__(self) -> None:
-        self.launched: list[tuple[str, str, list[str]]] = []
-        self.running: str | None = None
-
-    def run_in_progress(self, workspace_id: str) -> str | None:
-        return self.running
-
-    def launch(self, provider, workspace_id, entity_types, *, requested_by):
-        if self.running:
-            raise SyncInProgressError(workspace_id, self.running)
-        self.launched.append((provider.name, workspace_id, list(entity_types)))
-        return LaunchedRun("run-1", f"{self.url}/runs/run-1")
 
 
 def test_initial_sync_launches_validates_and_refuses_while_running(api, engine, vault):
