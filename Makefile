@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,bench]'
 	$(BIN)/python benchmarks/stripe_full_sync.py
 	$(BIN)/python benchmarks/webhook_ingest.py
+	$(BIN)/python benchmarks/control_api.py
 
 bench-mpesa: $(STAMP)
 	$(BIN)/python benchmarks/mpesa_drift.py
