@@ -8,11 +8,13 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from paysync_dagster.mpesa.bars import add_bar
 from paysync_dagster.store import sessions
-from paysync_dagster.store.tables import webhook_inbox
-from paysync_dagster.store.tokens import revoke_token
+from paysync_dagster.store.tables import api_tokens, webhook_inbox
+from paysync_dagster.store.tokens import TOKEN_PREFIX, digest, revoke_token
 from paysync_dagster.store.workspaces import load_credentials
 from tests.control.helpers import FakeLauncher, add_dead_event, add_session
+from tests.mpesa.helpers import settings_body
 from tests.webhooks.helpers import add_webhook_workspace
 
 SESSION = "00000000-0000-0000-0000-000000000000"
@@ -314,3 +316,24 @@ def test_failed_authentications_are_throttled(api):
     with api.client(api.acme) as valid:
         # The same address is throttled, whatever token it now sends: no guessing at speed.
         assert valid.get("/api/v1/sync/config").status_code == 429
+
+
+def test_mpesa_settings_need_an_admin_or_carried_over_token(api, engine):
+    carried = f"{TOKEN_PREFIX}carried-over-mpesa-token-0123456789abcdef"
+    with engine.begin() as connection:
+        connection.execute(
+            sa.insert(api_tokens).values(
+                name="staff-app", token_sha256=digest(carried), is_admin=False,
+                mpesa_settings=True, workspace_ids=[], created_at=sa.func.now(),
+            )
+        )  # fmt: skip
+    body = settings_body(add_bar(engine, "Bar"))
+    url = f"{api.url}/api/mpesa-settings"
+    assert httpx.post(url, json=body, headers={"X-API-Key": api.acme}).status_code == 403
+    assert httpx.post(url, json=body, headers={"X-API-Key": carried}).status_code == 200
+    assert (
+        httpx.post(url, json=body, headers={"Authorization": f"Bearer {api.admin}"}).status_code
+        == 200
+    )
+    with api.client(carried) as client:
+        assert client.get("/api/v1/sync/config").status_code == 403
