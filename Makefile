@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/payfit_full_sync.py
 	$(BIN)/python benchmarks/webhook_ingest.py
 	$(BIN)/python benchmarks/simulator.py
+	$(BIN)/python benchmarks/control_api.py
 
 bench-mpesa: $(STAMP)
 	$(BIN)/python benchmarks/mpesa_drift.py

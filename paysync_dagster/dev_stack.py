@@ -26,7 +26,7 @@ import httpx
 import sqlalchemy as sa
 from rich.console import Console
 
-from paysync_dagster.dagster_instance import dagster_home
+from paysync_dagster.dagster_instance import CODE_LOCATION, dagster_home
 from paysync_dagster.providers.configure import client_credentials
 from paysync_dagster.sandbox.local import (
     SANDBOXES,
@@ -36,7 +36,7 @@ from paysync_dagster.sandbox.local import (
     recorded_sandboxes,
 )
 from paysync_dagster.serving import STOP_TIMEOUT_SECONDS
-from paysync_dagster.settings import Settings
+from paysync_dagster.settings import DAGSTER_URL_ENV, Settings
 from paysync_dagster.store.database import create_engine, upgrade
 from paysync_dagster.store.key_guard import open_vault
 from paysync_dagster.store.vault import Vault
@@ -47,7 +47,6 @@ DEFAULT_SANDBOX_SIZE = 1000
 # Loading the code location dominates `dagster dev`'s start: about 10 s on 2 cores.
 STARTUP_SECONDS = 120.0
 _POLL_SECONDS = 0.2
-CODE_LOCATION = "paysync_dagster"
 WORKSPACE_YAML = f"""# Written by `paysync dev`: the paysync code location, by its contracted name.
 load_from:
   - python_module:
@@ -191,7 +190,7 @@ def run_dev_stack(settings: Settings, ports: DevPorts, console: Console) -> None
         "DAGSTER_HOME": str(home),
         "PAYSYNC_HOME": str(settings.home),
         "PAYSYNC_DATABASE_URL": settings.database_url,
-        "PAYSYNC_DAGSTER_URL": dagster_url,
+        DAGSTER_URL_ENV: dagster_url,
     }
     plans, notes = sandbox_plans(engine, vault, settings.home, serve_url)
     engine.dispose()

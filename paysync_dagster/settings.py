@@ -12,6 +12,7 @@ ENV_MODE = "PAYSYNC_ENV"
 # Known deployment environments; only production changes behaviour (keys are required).
 ENVIRONMENTS = ("development", "test", "production")
 DEFAULT_ENVIRONMENT = "development"
+DAGSTER_URL_ENV = "PAYSYNC_DAGSTER_URL"
 
 
 class SettingsError(ValueError):
@@ -58,5 +59,5 @@ class Settings:
         production = environment(env) == "production"
         home = Path(env.get("PAYSYNC_HOME") or DEFAULT_HOME).resolve()
         url = env.get("PAYSYNC_DATABASE_URL") or f"sqlite:///{home / 'paysync.db'}"
-        dagster_url = (env.get("PAYSYNC_DAGSTER_URL") or "").rstrip("/") or None
+        dagster_url = (env.get(DAGSTER_URL_ENV) or "").rstrip("/") or None
         return cls(home=home, database_url=url, production=production, dagster_url=dagster_url)

@@ -15,6 +15,7 @@ from paysync_dagster.cli.mpesa import mpesa
 from paysync_dagster.cli.sandbox import sandbox
 from paysync_dagster.cli.serve import serve
 from paysync_dagster.cli.simulator import simulator
+from paysync_dagster.cli.token import token
 from paysync_dagster.cli.webhooks import webhooks
 from paysync_dagster.cli.workspace import workspace
 
@@ -30,7 +31,20 @@ def main(ctx: click.Context) -> None:
     ctx.obj = CliContext()
 
 
-for command in (db, workspace, keys, serve, sandbox, demo, dev, webhooks, bars, mpesa, simulator):
+for command in (
+    db,
+    workspace,
+    keys,
+    serve,
+    sandbox,
+    demo,
+    dev,
+    webhooks,
+    bars,
+    mpesa,
+    simulator,
+    token,
+):
     main.add_command(command)
 
 __all__ = ["main"]

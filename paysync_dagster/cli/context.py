@@ -50,12 +50,13 @@ def clear_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from paysync_dagster.cli.errors import CliError, describe
         from paysync_dagster.mpesa.errors import MpesaError
+        from paysync_dagster.store.tokens import TokenError
         from paysync_dagster.store.vault import VaultError
         from paysync_dagster.store.workspaces import WorkspaceError
 
         try:
             return fn(*args, **kwargs)
-        except (WorkspaceError, VaultError, MpesaError) as error:
+        except (WorkspaceError, VaultError, MpesaError, TokenError) as error:
             raise CliError(describe(error)) from None
 
     return wrapper

@@ -1,4 +1,4 @@
-"""`paysync mpesa`: audit and repair drift, settings API tokens."""
+"""`paysync mpesa`: audit and repair drift between bars and their M-Pesa credentials."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ import sys
 import click
 from rich.table import Table
 
-from paysync_dagster.cli.context import CliContext, clear_errors, console, yes_no
+from paysync_dagster.cli.context import CliContext, console, yes_no
 
 
 @click.group()
 def mpesa() -> None:
-    """M-Pesa status consistency: audit and repair drift, settings API tokens."""
+    """M-Pesa status consistency: audit and repair drift (tokens: `paysync token`)."""
 
 
 @mpesa.command("audit")
@@ -96,46 +96,3 @@ def mpesa_repair(obj: CliContext, dry_run: bool, chunk_size: int) -> None:
     for failure in result.failed:
         console.print(f"  bar {failure.bar_id}: {failure.error}")
     sys.exit(1 if result.failed else 0)
-
-
-@mpesa.group("token")
-def mpesa_token() -> None:
-    """Bearer tokens for POST /api/mpesa-settings (stored only as SHA-256 hashes)."""
-
-
-@mpesa_token.command("create")
-@click.argument("name")
-@click.pass_obj
-@clear_errors
-def mpesa_token_create(obj: CliContext, name: str) -> None:
-    """Create a token called NAME and print it once; it cannot be shown again."""
-    from paysync_dagster.mpesa.tokens import create_token
-
-    token = create_token(obj.engine(), name)
-    click.echo(token)
-    click.echo(f"token {name!r} created; store it now, it is not shown again", err=True)
-
-
-@mpesa_token.command("revoke")
-@click.argument("name")
-@click.pass_obj
-@clear_errors
-def mpesa_token_revoke(obj: CliContext, name: str) -> None:
-    """Revoke the token called NAME: requests using it get 401 from now on."""
-    from paysync_dagster.mpesa.tokens import revoke_token
-
-    revoke_token(obj.engine(), name)
-    console.print(f"token {name!r} revoked")
-
-
-@mpesa_token.command("list")
-@click.pass_obj
-def mpesa_token_list(obj: CliContext) -> None:
-    """List token names and dates; tokens themselves are never stored."""
-    from paysync_dagster.mpesa.tokens import list_tokens
-
-    table = Table("name", "created", "revoked")
-    for token in list_tokens(obj.engine()):
-        revoked = "-" if token.revoked_at is None else f"{token.revoked_at:%Y-%m-%d %H:%M}"
-        table.add_row(token.name, f"{token.created_at:%Y-%m-%d %H:%M}", revoked)
-    console.print(table)

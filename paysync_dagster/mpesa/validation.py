@@ -1,4 +1,4 @@
-"""Validation of `POST /api/mpesa-settings` bodies (the seed's `MpesaSettingsRequest`).
+"""`POST /api/mpesa-settings` bodies (the seed's `MpesaSettingsRequest`) as a pydantic model.
 
 Every field is checked and every problem reported at once, so staff can fix a form in one go.
 Messages describe the rule that failed and never repeat the submitted value: the value may be
@@ -9,20 +9,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
 
-from paysync_dagster.mpesa.errors import SettingsValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
-ENVIRONMENTS = ("sandbox", "production")
+Environment = Literal["sandbox", "production"]
+ENVIRONMENTS: tuple[str, ...] = get_args(Environment)
 MAX_SECRET_LENGTH = 256
 SECRET_FIELDS = ("mpesa_consumer_key", "mpesa_consumer_secret", "mpesa_passkey")
-FIELDS = (
-    "barId",
-    "mpesa_enabled",
-    "mpesa_environment",
-    "mpesa_business_shortcode",
-    *SECRET_FIELDS,
-)
 
 # Bar ids are BIGINT; below 10^18 they fit in every database's integer and never overflow.
 MAX_BAR_ID = 10**18 - 1
@@ -43,65 +37,68 @@ class MpesaSettings:
     passkey: str = field(repr=False)
 
 
-def parse_settings(body: Any) -> MpesaSettings:
-    """Validate a decoded JSON body; raises `SettingsValidationError` naming each bad field."""
-    if not isinstance(body, dict):
-        raise SettingsValidationError({"body": "must be a JSON object"})
-    errors: dict[str, str] = {}
-    for name in sorted(set(body) - set(FIELDS)):
-        errors[str(name)[:64]] = "unexpected field"
-    for name in FIELDS:
-        if name not in body:
-            errors[name] = "is required"
-
-    bar_id = body.get("barId")
-    if "barId" in body and not _valid_bar_id(bar_id):
-        errors["barId"] = "must be a bar id: a positive integer, as a number or a digit string"
-    if "mpesa_enabled" in body and not isinstance(body["mpesa_enabled"], bool):
-        errors["mpesa_enabled"] = "must be true or false"
-    if "mpesa_environment" in body and body["mpesa_environment"] not in ENVIRONMENTS:
-        errors["mpesa_environment"] = f"must be one of {', '.join(ENVIRONMENTS)}"
-    shortcode = body.get("mpesa_business_shortcode")
-    if "mpesa_business_shortcode" in body and not (
-        isinstance(shortcode, str) and _SHORTCODE_RE.fullmatch(shortcode)
-    ):
-        errors["mpesa_business_shortcode"] = "must be a string of 5 to 7 digits"
-    for name in SECRET_FIELDS:
-        if name in body and not _valid_secret(body[name]):
-            errors[name] = (
-                f"must be 1-{MAX_SECRET_LENGTH} printable characters,"
-                " without leading or trailing spaces"
-            )
-    if errors:
-        raise SettingsValidationError(errors)
-    return MpesaSettings(
-        bar_id=int(bar_id),
-        enabled=body["mpesa_enabled"],
-        environment=body["mpesa_environment"],
-        business_shortcode=shortcode,
-        consumer_key=body["mpesa_consumer_key"],
-        consumer_secret=body["mpesa_consumer_secret"],
-        passkey=body["mpesa_passkey"],
-    )
-
-
 def parse_bar_id(text: str) -> int | None:
     """A bar id from a URL path or form (digits, 1..`MAX_BAR_ID`), or None if it is not one."""
     return int(text) if _BAR_ID_RE.fullmatch(text) else None
 
 
-def _valid_bar_id(value: Any) -> bool:
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, int):
-        return 0 < value <= MAX_BAR_ID
-    return isinstance(value, str) and parse_bar_id(value) is not None
+def _bar_id(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_BAR_ID:
+        return value
+    if isinstance(value, str) and (parsed := parse_bar_id(value)) is not None:
+        return parsed
+    raise ValueError("must be a bar id: a positive integer, as a number or a digit string")
 
 
-def _valid_secret(value: Any) -> bool:
-    return (
+def _shortcode(value: Any) -> str:
+    if isinstance(value, str) and _SHORTCODE_RE.fullmatch(value):
+        return value
+    raise ValueError("must be a string of 5 to 7 digits")
+
+
+def _secret(value: Any) -> str:
+    if (
         isinstance(value, str)
         and 0 < len(value) <= MAX_SECRET_LENGTH
         and value.isprintable()
         and value == value.strip()
+    ):
+        return value
+    raise ValueError(
+        f"must be 1-{MAX_SECRET_LENGTH} printable characters, without leading or trailing spaces"
     )
+
+
+BarId = Annotated[int, BeforeValidator(_bar_id), Field(json_schema_extra={"maximum": MAX_BAR_ID})]
+Shortcode = Annotated[str, BeforeValidator(_shortcode), Field(pattern=r"^[0-9]{5,7}$")]
+MpesaSecret = Annotated[
+    str,
+    BeforeValidator(_secret),
+    Field(min_length=1, max_length=MAX_SECRET_LENGTH, repr=False),
+]
+
+
+class MpesaSettingsRequest(BaseModel):
+    """A bar's M-Pesa settings as staff submit them; secrets never appear in `repr`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    barId: BarId
+    mpesa_enabled: StrictBool
+    mpesa_environment: Environment
+    mpesa_business_shortcode: Shortcode
+    mpesa_consumer_key: MpesaSecret
+    mpesa_consumer_secret: MpesaSecret
+    mpesa_passkey: MpesaSecret
+
+    def settings(self) -> MpesaSettings:
+        """The validated request as the settings service takes it."""
+        return MpesaSettings(
+            bar_id=self.barId,
+            enabled=self.mpesa_enabled,
+            environment=self.mpesa_environment,
+            business_shortcode=self.mpesa_business_shortcode,
+            consumer_key=self.mpesa_consumer_key,
+            consumer_secret=self.mpesa_consumer_secret,
+            passkey=self.mpesa_passkey,
+        )

@@ -1,5 +1,6 @@
 """`paysync serve`: the HTTP service (webhooks, M-Pesa settings, health) under uvicorn."""
 
-from .app import BackgroundService, ServerContext, build_app
+from .app import build_app
+from .context import BackgroundService, ServerContext
 
 __all__ = ["BackgroundService", "ServerContext", "build_app"]

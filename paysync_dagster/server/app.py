@@ -1,49 +1,35 @@
-"""The Starlette application behind `paysync serve`.
+"""The FastAPI application behind `paysync serve`.
 
-Routes come from one module per concern (health, webhooks, M-Pesa settings); long-running
-workers inside the process are `BackgroundService`s started and stopped with the app's
-lifespan, and `/readyz` reports on each of them.
+Routes come from one module per concern: health probes and the webhook receiver are plain
+Starlette routes (the receiver reads its raw body for the signature, and neither belongs in
+the API document); the control API and the M-Pesa routes are FastAPI routes with pydantic
+models, described at `/openapi.json` and `/docs`. Plain Starlette routes from other modules
+can be added to `extra_routes`. Long-running workers inside the process are
+`BackgroundService`s started and stopped with the app's lifespan, and `/readyz` reports on
+each of them.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import Protocol
 
-import sqlalchemy as sa
-from starlette.applications import Starlette
+from fastapi import FastAPI
 from starlette.routing import BaseRoute
 
-from paysync_dagster.settings import Settings
-from paysync_dagster.store.vault import Vault
+from paysync_dagster.server import control, errors, health, mpesa, simulator, webhooks
+from paysync_dagster.server.auth import AuthOptions, FailureThrottle
+from paysync_dagster.server.context import BackgroundService, ServerContext
+from paysync_dagster.server.control.launcher import SyncLauncher
 
-from . import health, mpesa, simulator, webhooks
+API_DESCRIPTION = """\
+Configure workspaces' payment providers, start syncs as Dagster runs and follow them, and
+recover failed webhooks and syncs.
 
-
-class BackgroundService(Protocol):
-    """A worker that lives as long as the server process (e.g. the webhook processor)."""
-
-    name: str
-
-    def start(self) -> None:
-        """Begin working; must return promptly."""
-
-    def stop(self) -> None:
-        """Finish the current unit of work and stop; must return within a few seconds."""
-
-    def is_running(self) -> bool:
-        """Whether the worker is alive and able to make progress."""
-
-
-@dataclass(frozen=True)
-class ServerContext:
-    """What request handlers share: settings, the database engine and the vault."""
-
-    settings: Settings
-    engine: sa.Engine
-    vault: Vault
+Authenticate with `X-API-Key: <token>` or `Authorization: Bearer <token>`
+(`paysync token create NAME --workspace ID` or `--admin`), and name the workspace in
+`X-Workspace-ID`.
+"""
 
 
 def build_app(
@@ -51,13 +37,15 @@ def build_app(
     services: Sequence[BackgroundService] = (),
     *,
     webhook_options: webhooks.WebhookReceiverOptions | None = None,
-) -> Starlette:
+    auth_options: AuthOptions | None = None,
+    extra_routes: Sequence[BaseRoute] = (),
+) -> FastAPI:
     """The paysync HTTP app over `context`, running `services` for its lifetime."""
     # Webhooks: the receiver's inbox writer lives with the app and wakes in-process workers.
     webhook_receiver = webhooks.build_receiver(context, services, webhook_options)
 
     @asynccontextmanager
-    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         started: list[BackgroundService] = []
         webhook_receiver.writer.start()
         try:
@@ -70,9 +58,23 @@ def build_app(
             for service in reversed(started):
                 service.stop()
 
-    routes: list[BaseRoute] = [*health.routes, *webhooks.routes, *mpesa.routes, *simulator.routes]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = FastAPI(
+        title="paysync",
+        description=API_DESCRIPTION,
+        version="1",
+        lifespan=lifespan,
+        routes=[*health.routes, *simulator.routes, *webhooks.routes, *extra_routes],
+        # Clients of the M-Pesa settings API send JSON without a content type.
+        strict_content_type=False,
+    )
+    app.include_router(control.router())
+    app.include_router(mpesa.router)
+    app.include_router(simulator.router)
+    errors.install(app)
     app.state.context = context
     app.state.services = tuple(services)
     app.state.webhook_receiver = webhook_receiver
+    app.state.auth_throttle = FailureThrottle(auth_options or AuthOptions())
+    dagster_url = context.settings.dagster_url
+    app.state.sync_launcher = SyncLauncher(dagster_url) if dagster_url else None
     return app

@@ -1,8 +1,21 @@
-"""Reading request bodies with a size bound, before any of it is parsed or kept."""
+"""Reading request bodies with a size bound, before any of it is parsed or kept.
+
+`read_body` serves the raw-body webhook path; `bounded_route` makes FastAPI routes read and
+decode their JSON bodies within the same bounds.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
+from starlette.responses import Response
+
+from paysync_dagster.bounds import InputLimitError, loads_bounded
 
 
 async def read_body(request: Request, limit: int) -> bytes | None:
@@ -16,3 +29,49 @@ async def read_body(request: Request, limit: int) -> bytes | None:
         if len(body) > limit:
             return None
     return bytes(body)
+
+
+class BoundedJsonRequest(Request):
+    """A request whose body FastAPI reads within `max_body_bytes` and decodes with
+    `loads_bounded`: the size, depth, string and integer bounds hold for every route."""
+
+    max_body_bytes = 64 * 1024
+
+    async def body(self) -> bytes:
+        if not hasattr(self, "_body"):
+            body = await read_body(self, self.max_body_bytes)
+            if body is None:
+                raise HTTPException(413, f"request body is larger than {self.max_body_bytes} bytes")
+            self._body = body
+        return self._body
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            try:
+                self._json = loads_bounded(await self.body())
+            except InputLimitError as error:
+                # FastAPI answers a JSONDecodeError as a validation error of the body (any
+                # other exception here would become a bare 400); its message is ours.
+                raise json.JSONDecodeError(str(error), "", 0) from None
+        return self._json
+
+
+def bounded_route(max_body_bytes: int) -> type[APIRoute]:
+    """An `APIRoute` class whose requests are `BoundedJsonRequest`s of at most
+    `max_body_bytes`."""
+
+    class Bounded(BoundedJsonRequest):
+        pass
+
+    Bounded.max_body_bytes = max_body_bytes
+
+    class BoundedRoute(APIRoute):
+        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+            handler = super().get_route_handler()
+
+            async def bounded_handler(request: Request) -> Response:
+                return await handler(Bounded(request.scope, request.receive))
+
+            return bounded_handler
+
+    return BoundedRoute

@@ -43,7 +43,7 @@ from paysync_dagster.webhooks.worker import WebhookWorker
 from paysync_dagster.webhooks.writer import EventRefusedError, InboxUnavailableError, InboxWriter
 
 if TYPE_CHECKING:
-    from .app import BackgroundService, ServerContext
+    from .context import BackgroundService, ServerContext
 
 logger = logging.getLogger(__name__)
 _MAX_LOGGED_VAULT_FAILURES = 10_000
@@ -77,7 +77,8 @@ class WebhookReceiver:
             partial(_load_secrets, context, self), ttl_seconds=options.secret_ttl_seconds
         )
         self.limiter = KeyedRateLimiter(options.rate_per_second, options.burst)
-        self.writer = InboxWriter(context.engine, on_commit=partial(_wake_all, tuple(workers)))
+        self.wake_workers = partial(_wake_all, tuple(workers))
+        self.writer = InboxWriter(context.engine, on_commit=self.wake_workers)
         self._logged_vault_failures: set[str] = set()
 
     def vault_failed(self, workspace_id: str, error: VaultError) -> None:

@@ -236,3 +236,73 @@ def record_skipped_session(
         )
     )
     return session_id
+
+
+def list_sessions(
+    connection: sa.Connection,
+    *,
+    workspace_id: str,
+    provider: str | None = None,
+    status: str | None = None,
+    dagster_run_id: str | None = None,
+    limit: int = 50,
+) -> list[sa.Row]:
+    """A workspace's sessions, newest first, optionally by provider, status and run."""
+    query = sa.select(_sessions).where(_sessions.c.workspace_id == workspace_id)
+    if provider is not None:
+        query = query.where(_sessions.c.provider == provider)
+    if status is not None:
+        query = query.where(_sessions.c.status == status)
+    if dagster_run_id is not None:
+        query = query.where(_sessions.c.dagster_run_id == dagster_run_id)
+    return list(connection.execute(query.order_by(_sessions.c.started_at.desc()).limit(limit)))
+
+
+def previous_listed(connection: sa.Connection, session: sa.Row) -> int | None:
+    """How many objects the latest completed session of the same entity listed before
+    `session` started: the best guess of how many this one will list."""
+    return connection.scalar(
+        sa.select(_sessions.c.listed)
+        .where(_sessions.c.workspace_id == session.workspace_id)
+        .where(_sessions.c.provider == session.provider)
+        .where(_sessions.c.entity_type == session.entity_type)
+        .where(_sessions.c.status.in_((COMPLETED, COMPLETED_WITH_ERRORS)))
+        .where(_sessions.c.started_at < session.started_at)
+        .order_by(_sessions.c.started_at.desc())
+        .limit(1)
+    )
+
+
+def recoverable_sessions(connection: sa.Connection, *, workspace_id: str) -> list[sa.Row]:
+    """The failed sessions a recovery can act on: for each (provider, entity) of the
+    workspace, its latest session, when that one failed."""
+    latest = (
+        sa.select(
+            _sessions.c.provider,
+            _sessions.c.entity_type,
+            sa.func.max(_sessions.c.started_at).label("started_at"),
+        )
+        .where(_sessions.c.workspace_id == workspace_id)
+        .group_by(_sessions.c.provider, _sessions.c.entity_type)
+        .subquery()
+    )
+    query = (
+        sa.select(_sessions)
+        .join(
+            latest,
+            (_sessions.c.provider == latest.c.provider)
+            & (_sessions.c.entity_type == latest.c.entity_type)
+            & (_sessions.c.started_at == latest.c.started_at),
+        )
+        .where(_sessions.c.workspace_id == workspace_id, _sessions.c.status == FAILED)
+        .order_by(_sessions.c.provider, _sessions.c.entity_type)
+    )
+    return list(connection.execute(query))
+
+
+def forget_resume_point(connection: sa.Connection, session_id: str) -> None:
+    """Drop a failed session's cursor: the next sync of its entity starts from the beginning
+    instead of resuming (`find_resume_point` finds nothing)."""
+    connection.execute(
+        sa.update(_sessions).where(_sessions.c.id == session_id).values(resume_cursor=None)
+    )

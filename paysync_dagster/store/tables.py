@@ -302,12 +302,19 @@ mpesa_credentials = sa.Table(
     sa.Index(None, "bar_id", "is_active"),
 )
 
-mpesa_api_tokens = sa.Table(
-    "mpesa_api_tokens",
+# API tokens of `paysync serve` (migration 0006, which carried the M-Pesa-only tokens over):
+# only a SHA-256 hash is kept. A token is admin (every workspace and the M-Pesa settings API),
+# scoped to `workspace_ids`, or, for tokens carried over from `mpesa_api_tokens`, limited to
+# the M-Pesa settings API (`mpesa_settings`).
+api_tokens = sa.Table(
+    "api_tokens",
     metadata,
     sa.Column("id", BigId, primary_key=True, autoincrement=True),
     sa.Column("name", sa.String(64), nullable=False),
     sa.Column("token_sha256", sa.String(64), nullable=False),
+    sa.Column("is_admin", sa.Boolean, nullable=False),
+    sa.Column("mpesa_settings", sa.Boolean, nullable=False),
+    sa.Column("workspace_ids", sa.JSON, nullable=False),
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("revoked_at", Timestamp),
     sa.UniqueConstraint("name"),

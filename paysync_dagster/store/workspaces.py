@@ -46,6 +46,8 @@ class WorkspaceSummary:
     created_at: datetime
     # Provider-specific settings that are not secret (e.g. PayFit's company id).
     options: dict[str, str] = field(default_factory=dict)
+    # The row's id: the control API's `config_id`.
+    config_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,7 @@ def _summary(row: sa.Row) -> WorkspaceSummary:
         has_webhook_secret=row.webhook_secret_ciphertext is not None,
         created_at=row.created_at,
         options=dict(row.options or {}),
+        config_id=row.id,
     )
 
 
@@ -189,6 +192,21 @@ def workspace_ids(engine: sa.Engine) -> list[str]:
     )
     with engine.connect() as connection:
         return list(connection.scalars(query))
+
+
+def get_configuration(engine: sa.Engine, config_id: int) -> WorkspaceSummary | None:
+    """The configuration with id `config_id`, or None; secrets are not read."""
+    with engine.connect() as connection:
+        row = connection.execute(sa.select(_table).where(_table.c.id == config_id)).first()
+    return None if row is None else _summary(row)
+
+
+def remove_configuration(engine: sa.Engine, *, workspace_id: str, provider: str) -> None:
+    """Delete one provider's configuration of a workspace (its synced rows stay)."""
+    key = (_table.c.workspace_id == workspace_id) & (_table.c.provider == provider)
+    with engine.begin() as connection:
+        if not connection.execute(sa.delete(_table).where(key)).rowcount:
+            raise WorkspaceError(f"workspace {workspace_id!r} has no {provider} configuration")
 
 
 def load_credentials(

@@ -252,3 +252,29 @@ def dead_letters(connection: sa.Connection, *, limit: int = 50) -> tuple[int, li
         sa.select(*columns).where(_inbox.c.status == DEAD).order_by(_inbox.c.id.desc()).limit(limit)
     )
     return count or 0, [InboxEvent(**row._mapping) for row in rows]
+
+
+@dataclass(frozen=True)
+class InboxStats:
+    """A workspace's inbox by status, and its oldest dead letter's receipt time."""
+
+    by_status: dict[str, int]
+    oldest_dead_received_at: datetime | None
+
+
+def workspace_stats(engine: sa.Engine, workspace_id: str) -> InboxStats:
+    """How many of the workspace's events are in each status (every status listed)."""
+    with engine.connect() as connection:
+        counts = dict(
+            connection.execute(
+                sa.select(_inbox.c.status, sa.func.count())
+                .where(_inbox.c.workspace_id == workspace_id)
+                .group_by(_inbox.c.status)
+            ).all()
+        )
+        oldest = connection.scalar(
+            sa.select(sa.func.min(_inbox.c.received_at)).where(
+                _inbox.c.workspace_id == workspace_id, _inbox.c.status == DEAD
+            )
+        )
+    return InboxStats({status: counts.get(status, 0) for status in STATUSES}, oldest)

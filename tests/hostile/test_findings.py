@@ -18,7 +18,6 @@ from paysync_dagster import bounds
 from paysync_dagster.cli import main
 from paysync_dagster.mpesa.audit import audit
 from paysync_dagster.mpesa.bars import add_bar
-from paysync_dagster.mpesa.tokens import create_token
 from paysync_dagster.server.webhooks import WebhookReceiverOptions
 from paysync_dagster.store.tables import (
     customers,
@@ -26,6 +25,7 @@ from paysync_dagster.store.tables import (
     payment_sync_sessions,
     workspace_payment_configurations,
 )
+from paysync_dagster.store.tokens import create_token
 from paysync_dagster.store.vault import KeyRing, Vault
 from paysync_dagster.webhooks.events import parse_event, source_ts
 from paysync_dagster.webhooks.inbox import InboxItem, insert_events
@@ -208,7 +208,7 @@ def test_finding_3_an_event_the_database_refuses_is_422_and_counted(
 
 @pytest.fixture
 def mpesa_api(paysync_server, engine):
-    token = create_token(engine, "staff-app")
+    token = create_token(engine, "staff-app", admin=True)
     return paysync_server(), {"Authorization": f"Bearer {token}"}
 
 

@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from paysync_dagster.mpesa.bars import add_bar
-from paysync_dagster.mpesa.tokens import create_token
 from paysync_dagster.store.tables import CANONICAL_TABLES, mpesa_credentials, webhook_inbox
+from paysync_dagster.store.tokens import create_token
 from paysync_dagster.webhooks.events import InvalidEventError, parse_event
 from paysync_dagster.webhooks.processor import Processor, ProcessorOptions
 from paysync_dagster.webhooks.signature import sign_header
@@ -205,7 +205,7 @@ def _stored_objects(engine: sa.Engine) -> set[tuple[str, str]]:
 def test_fuzz_every_route_no_5xx_and_only_acknowledged_data(paysync_server, engine, vault):
     ctx = {
         "secret": add_webhook_workspace(engine, vault, "acme"),
-        "token": create_token(engine, "fuzz"),
+        "token": create_token(engine, "fuzz", admin=True),
         "bars": [add_bar(engine, "One"), add_bar(engine, "Two")],
     }
     processor = Processor(engine, ProcessorOptions(max_attempts=2, backoff_base_seconds=0.01))

@@ -14,11 +14,11 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from paysync_dagster.mpesa.tokens import create_token
 from paysync_dagster.server import ServerContext, build_app
 from paysync_dagster.serving import server_in_thread, uvicorn_server
 from paysync_dagster.settings import Settings
 from paysync_dagster.store.database import create_engine, upgrade
+from paysync_dagster.store.tokens import create_token
 from paysync_dagster.store.vault import KeyRing, Vault
 from tests.mpesa.helpers import install_fault_trigger
 from tests.support import BACKENDS, POSTGRES_URL, postgres_schema_url
@@ -86,7 +86,7 @@ def shared_api(
         home=tmp_path_factory.mktemp("home"), database_url=shared_database, production=False
     )
     context = ServerContext(settings=settings, engine=shared_engine, vault=shared_vault)
-    token = create_token(shared_engine, f"test-{uuid.uuid4().hex[:8]}")
+    token = create_token(shared_engine, f"test-{uuid.uuid4().hex[:8]}", admin=True)
     with (
         server_in_thread(uvicorn_server(build_app(context)), "paysync server") as url,
         httpx.Client(base_url=url, timeout=30) as client,

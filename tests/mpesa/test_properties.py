@@ -25,7 +25,7 @@ from paysync_dagster.mpesa.validation import (
     ENVIRONMENTS,
     SECRET_FIELDS,
     MpesaSettings,
-    parse_settings,
+    MpesaSettingsRequest,
 )
 from paysync_dagster.store.tables import mpesa_credentials, mpesa_repair_failures
 from tests.mpesa.helpers import (
@@ -72,7 +72,9 @@ def test_property_1_mpesa_status_synchronization(
     target, *rest = insert_bars(shared_engine, shared_vault, [initial, *others])
     before = flags(shared_engine)
     body = settings_body(target, enabled, mpesa_environment=environment)
-    status = apply_settings(shared_engine, shared_vault, parse_settings(body))
+    status = apply_settings(
+        shared_engine, shared_vault, MpesaSettingsRequest.model_validate(body).settings()
+    )
     after = flags(shared_engine)
     assert after[target] == (enabled, enabled)
     assert (status.credentials_updated, status.bar_status_updated) == (True, True)

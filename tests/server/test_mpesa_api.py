@@ -9,14 +9,14 @@ import httpx
 import pytest
 
 from paysync_dagster.mpesa.bars import add_bar
-from paysync_dagster.mpesa.tokens import create_token, revoke_token
+from paysync_dagster.store.tokens import create_token, revoke_token
 from tests.mpesa.helpers import flags, settings_body, snapshot
 
 
 @pytest.fixture
 def api(paysync_server, engine):
     """(base URL, headers with a valid token)."""
-    token = create_token(engine, "staff-app")
+    token = create_token(engine, "staff-app", admin=True)
     return paysync_server(), {"Authorization": f"Bearer {token}"}
 
 
@@ -57,7 +57,7 @@ def test_anonymous_or_bad_tokens_get_401_and_change_nothing(paysync_server, engi
     url = paysync_server()
     bar_id = add_bar(engine, "Bar")
     if authorization == "revoked":
-        authorization = f"Bearer {create_token(engine, 'old')}"
+        authorization = f"Bearer {create_token(engine, 'old', admin=True)}"
         revoke_token(engine, "old")
     headers = {} if authorization is None else {"Authorization": authorization}
     before = snapshot(engine)

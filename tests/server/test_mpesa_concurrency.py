@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from paysync_dagster.mpesa.drift import find_drift
 from paysync_dagster.mpesa.repair import repair_drift
-from paysync_dagster.mpesa.tokens import create_token
 from paysync_dagster.store.tables import bars
+from paysync_dagster.store.tokens import create_token
 from tests.mpesa.helpers import flags, insert_bars, settings_body
 
 BARS = 40
@@ -21,7 +21,7 @@ WORKERS = 4
 
 def test_settings_updates_interleaved_with_repair_leave_no_drift(paysync_server, engine, vault):
     url = paysync_server()
-    headers = {"Authorization": f"Bearer {create_token(engine, 'staff')}"}
+    headers = {"Authorization": f"Bearer {create_token(engine, 'staff', admin=True)}"}
     rng = random.Random(4)
     ids = insert_bars(
         engine, vault, [(rng.random() < 0.5, rng.choice([None, True, False])) for _ in range(BARS)]

@@ -6,13 +6,13 @@ from __future__ import annotations
 import httpx
 import sqlalchemy as sa
 
-from paysync_dagster.mpesa.tokens import create_token
 from paysync_dagster.providers.configure import add_workspace
 from paysync_dagster.providers.stripe.provider import STRIPE
 from paysync_dagster.simulator.evaluation import evaluate
 from paysync_dagster.simulator.settings import Thresholds
 from paysync_dagster.simulator.targets import Target, save_target
 from paysync_dagster.store.tables import charges, payment_intents
+from paysync_dagster.store.tokens import create_token
 from paysync_dagster.sync.checks import dangling_references
 from paysync_dagster.webhooks.processor import Processor
 from paysync_dagster.webhooks.worker import worker_pool
@@ -110,14 +110,17 @@ def test_a_payment_that_never_arrives_fails_the_freshness_check(engine, vault, s
 def test_the_http_routes_run_and_list_with_a_token(engine, vault, paysync_server, gateway_target):
     gateway_target("gw")
     base = paysync_server()
-    token = create_token(engine, "simulator-test")
+    token = create_token(engine, "simulator-test", admin=True)
     auth = {"Authorization": f"Bearer {token}"}
+    scoped = create_token(engine, "workspace-only", workspace_ids=["acme"])
     with httpx.Client(base_url=base, timeout=30) as client:
         assert client.get("/health").json() == {"ok": True}
         assert client.post("/simulator/run").status_code == 401
         assert (
             client.get("/simulator/runs", headers={"Authorization": "Bearer x"}).status_code == 401
         )
+        workspace_token = {"X-API-Key": scoped}
+        assert client.post("/simulator/run", headers=workspace_token).status_code == 403
         assert client.post("/simulator/run?iterations=0", headers=auth).status_code == 422
         assert client.post("/simulator/run?target=ghost", headers=auth).status_code == 404
         ran = client.post("/simulator/run?iterations=3&target=gw", headers=auth)

@@ -1,0 +1,86 @@
+"""How every FastAPI route of `paysync serve` answers an error: one JSON shape, no secrets.
+
+`{"success": false, "message": ..., "errors": {field: problem}}`. Validation problems name each
+bad field with the rule it broke, never the submitted value (it may be a secret); a 422 from
+the M-Pesa settings API keeps the message it always had.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException
+
+MPESA_SETTINGS_PATH = "/api/mpesa-settings"
+_MAX_FIELD_NAME = 64
+# pydantic's wording for these is about Python, not about the request.
+_MESSAGES = {
+    "missing": "is required",
+    "extra_forbidden": "unexpected field",
+    "model_attributes_type": "must be a JSON object",
+    "dict_type": "must be a JSON object",
+    "model_type": "must be a JSON object",
+}
+
+
+class ErrorBody(BaseModel):
+    """What an error response says: never a secret, never the offending value."""
+
+    success: bool = False
+    message: str
+    errors: dict[str, str] | None = None
+
+
+def error_response(
+    status_code: int,
+    message: str,
+    errors: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    """An `ErrorBody` response."""
+    body = ErrorBody(message=message, errors=dict(errors) if errors else None)
+    return JSONResponse(
+        body.model_dump(exclude_none=True), status_code=status_code, headers=headers
+    )
+
+
+def field_errors(problems: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """pydantic's error list as `{field: problem}`: the first problem of each field."""
+    errors: dict[str, str] = {}
+    for problem in problems:
+        if problem["type"] == "json_invalid":
+            errors.setdefault("body", str(problem.get("ctx", {}).get("error") or problem["msg"]))
+            continue
+        location = [str(part) for part in problem["loc"]]
+        if location[:1] in (["body"], ["query"], ["path"], ["header"]) and len(location) > 1:
+            location = location[1:]
+        name = ".".join(location)[:_MAX_FIELD_NAME]
+        message = _MESSAGES.get(problem["type"]) or str(problem["msg"]).removeprefix(
+            "Value error, "
+        )
+        errors.setdefault(name, message)
+    return errors
+
+
+async def _validation_failed(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    message = (
+        "invalid M-Pesa settings" if request.url.path == MPESA_SETTINGS_PATH else "invalid request"
+    )
+    return error_response(422, message, field_errors(error.errors()))
+
+
+async def _http_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, HTTPException)
+    return error_response(error.status_code, str(error.detail), headers=error.headers)
+
+
+def install(app: FastAPI) -> None:
+    """Answer validation and HTTP errors of every route with an `ErrorBody`."""
+    app.add_exception_handler(RequestValidationError, _validation_failed)
+    app.add_exception_handler(HTTPException, _http_error)
