@@ -15,7 +15,11 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from paysync_dagster.bounds import InputLimitError, loads_bounded
+from paysync_dagster.bounds import InputLimitError, fields_out_of_bounds, loads_bounded
+
+# Where a request carries the messages of its fields that broke a bound (see `json`).
+OUT_OF_BOUNDS_SCOPE_KEY = "paysync.out_of_bounds"
+_OUT_OF_BOUNDS = {"out of bounds": [None]}
 
 
 async def read_body(request: Request, limit: int) -> bytes | None:
@@ -47,12 +51,23 @@ class BoundedJsonRequest(Request):
 
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
+            body = await self.body()
             try:
-                self._json = loads_bounded(await self.body())
+                self._json = loads_bounded(body)
             except InputLimitError as error:
-                # FastAPI answers a JSONDecodeError as a validation error of the body (any
-                # other exception here would become a bare 400); its message is ours.
-                raise json.JSONDecodeError(str(error), "", 0) from None
+                out_of_bounds = fields_out_of_bounds(body)
+                if not out_of_bounds:
+                    # FastAPI answers a JSONDecodeError as a validation error of the body
+                    # (any other exception here would become a bare 400); its message is ours.
+                    raise json.JSONDecodeError(str(error), "", 0) from None
+                # Fields at fault are replaced by a value no model field accepts, so the
+                # model reports every bad field at once; their messages are the bounds'.
+                self.scope[OUT_OF_BOUNDS_SCOPE_KEY] = out_of_bounds
+                document = json.loads(body)
+                self._json = {
+                    name: _OUT_OF_BOUNDS if name in out_of_bounds else value
+                    for name, value in document.items()
+                }
         return self._json
 
 

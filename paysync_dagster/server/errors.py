@@ -16,6 +16,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
+from paysync_dagster.server.bodies import OUT_OF_BOUNDS_SCOPE_KEY
+
 MPESA_SETTINGS_PATH = "/api/mpesa-settings"
 _MAX_FIELD_NAME = 64
 # pydantic's wording for these is about Python, not about the request.
@@ -72,7 +74,9 @@ async def _validation_failed(request: Request, error: Exception) -> JSONResponse
     message = (
         "invalid M-Pesa settings" if request.url.path == MPESA_SETTINGS_PATH else "invalid request"
     )
-    return error_response(422, message, field_errors(error.errors()))
+    errors = field_errors(error.errors())
+    errors.update(request.scope.get(OUT_OF_BOUNDS_SCOPE_KEY, {}))
+    return error_response(422, message, errors)
 
 
 async def _http_error(_request: Request, error: Exception) -> JSONResponse:

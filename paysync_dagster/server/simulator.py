@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from paysync_dagster.server.auth import Caller
 from paysync_dagster.server.context import Context, ServerContext
+from paysync_dagster.server.errors import ErrorBody
 from paysync_dagster.simulator.engine import RunOptions, RunSummary, run_simulation
 from paysync_dagster.simulator.inputs import load_inputs
 from paysync_dagster.simulator.records import recent_runs
@@ -30,6 +31,15 @@ logger = logging.getLogger("paysync.simulator")
 MAX_API_ITERATIONS = 100
 MAX_LISTED_RUNS = 200
 router = APIRouter(tags=["simulator"])
+_ERRORS = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in (
+        (401, "No valid token."),
+        (403, "The token is not an admin token."),
+        (404, "No such target, or no target configured."),
+        (429, "Too many failed authentications."),
+    )
+}
 
 
 def _require_admin(caller: Caller) -> None:
@@ -55,7 +65,7 @@ def _summary(summary: RunSummary) -> dict[str, Any]:
             "all_passed": summary.all_passed}  # fmt: skip
 
 
-@router.post("/simulator/run")
+@router.post("/simulator/run", responses=_ERRORS)
 async def run(
     caller: Caller,
     context: Context,
@@ -78,7 +88,7 @@ async def run(
     return {"status": "ok", "iterations": iterations, "runs": [_summary(s) for s in summaries]}
 
 
-@router.get("/simulator/runs")
+@router.get("/simulator/runs", responses=_ERRORS)
 async def runs(
     caller: Caller,
     context: Context,

@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from paysync_dagster.providers.stripe.entities import PROVIDER
 from paysync_dagster.store.database import SerializedJson
 from paysync_dagster.store.tables import webhook_inbox
+from paysync_dagster.store.upsert import as_utc
 from paysync_dagster.webhooks.events import StripeEvent
 
 PENDING = "pending"
@@ -103,6 +104,14 @@ class Selection:
     _require_criterion: bool = field(default=True, repr=False)
 
     def __post_init__(self) -> None:
+        # In UTC: PostgreSQL refuses offsets beyond ±15:59 that Python accepts (+16:00).
+        for name in ("received_after", "received_before"):
+            value = getattr(self, name)
+            if value is not None:
+                try:
+                    object.__setattr__(self, name, as_utc(value))
+                except OverflowError:
+                    raise SelectionError(f"{name} is out of range") from None
         if self.status is not None and self.status not in STATUSES:
             raise SelectionError(
                 f"unknown status {self.status[:40]!r}: choose one of {', '.join(STATUSES)}"
