@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -98,6 +101,30 @@ def create_engine(url: str) -> sa.Engine:
     engine = sa.create_engine(parsed, json_serializer=_serialize_json, pool_pre_ping=True)
     sa.event.listen(engine, "connect", _configure_postgresql)
     return engine
+
+
+_SQLITE_WRITE_TURNS: dict[str, threading.Lock] = {}
+_SQLITE_WRITE_TURNS_GUARD = threading.Lock()
+
+
+@contextmanager
+def write_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """`engine.begin()`, taken in turn by this process's threads on a SQLite file.
+
+    SQLite has one writer at a time, and a writer that finds the file locked waits in SQLite's
+    busy handler, which sleeps in steps of up to 100 ms: the webhook receiver's inbox commits
+    queued behind the processor's settle that way and their acknowledgements took 250 ms. A
+    Python lock per file wakes the next writer of this process the moment the last commits;
+    other processes still meet the busy handler. PostgreSQL locks rows, so it takes no turn.
+    """
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as connection:
+            yield connection
+        return
+    with _SQLITE_WRITE_TURNS_GUARD:
+        turn = _SQLITE_WRITE_TURNS.setdefault(str(engine.url.database), threading.Lock())
+    with turn, engine.begin() as connection:
+        yield connection
 
 
 # Alembic is imported where migrations run: it costs a tenth of a second that commands like

@@ -31,6 +31,7 @@ from paysync_dagster.providers.base import MappingError, Row
 from paysync_dagster.providers.registry import get_provider
 from paysync_dagster.providers.stripe.entities import PROVIDER
 from paysync_dagster.redaction import describe_error
+from paysync_dagster.store.database import write_transaction
 from paysync_dagster.store.tables import (
     CANONICAL_TABLES,
     webhook_inbox,
@@ -121,7 +122,7 @@ def claim(
             _inbox.c.attempts,
         )
     )
-    with engine.begin() as connection:
+    with write_transaction(engine) as connection:
         rows = connection.execute(statement).all()
     if not rows:
         return []
@@ -274,7 +275,7 @@ class Processor:
                 ]
         unresolved = [outcome for outcome in tied if not self._refetch(outcome)]
         if unresolved:
-            with self.engine.begin() as connection:
+            with write_transaction(self.engine) as connection:
                 record_ties(
                     connection,
                     [
@@ -311,7 +312,7 @@ class Processor:
         """In one transaction: take final ownership of the events, write their rows, and
         record their status; events whose lease another worker took over are skipped."""
         result = BatchResult()
-        with self.engine.begin() as connection:
+        with write_transaction(self.engine) as connection:
             succeeded = [outcome for outcome in outcomes if outcome.error is None]
             owned = _finish(connection, [o.event.id for o in succeeded], worker_id, now)
             rows: dict[tuple[str, str], list[Row]] = defaultdict(list)
@@ -348,7 +349,7 @@ class Processor:
         except Exception as error:
             outcome.error = _short(error)
             result = BatchResult()
-            with self.engine.begin() as connection:
+            with write_transaction(self.engine) as connection:
                 self._fail(connection, outcome, worker_id, now, result)
             return result
 

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from paysync_dagster.redaction import describe_error
+from paysync_dagster.store.database import write_transaction
 from paysync_dagster.webhooks.inbox import InboxItem, insert_events
 
 logger = logging.getLogger(__name__)
@@ -129,7 +130,7 @@ class InboxWriter:
             self._on_commit()
 
     def _insert(self, batch: list[_Pending]) -> set[tuple[str, str]]:
-        with self._engine.begin() as connection:
+        with write_transaction(self._engine) as connection:
             return insert_events(
                 connection, [pending.item for pending in batch], received_at=datetime.now(UTC)
             )

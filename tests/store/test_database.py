@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import secrets
+import threading
 from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
 
-from paysync_dagster.store.database import SerializedJson
+from paysync_dagster.store.database import SerializedJson, create_engine, write_transaction
 from paysync_dagster.store.tables import invoices
 from paysync_dagster.store.upsert import upsert_rows
 
@@ -52,3 +53,35 @@ def test_postgresql_compresses_large_raw_objects_with_lz4_when_the_server_can(en
     with engine.connect() as connection:
         method = connection.scalar(sa.select(sa.func.pg_column_compression(invoices.c.raw)))
     assert method == ("lz4" if lz4_available else server_default)
+
+
+def test_sqlite_write_transactions_of_one_process_take_turns(tmp_path):
+    """The second writer enters only after the first committed, and sees its row."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'turns.db'}")
+    with engine.begin() as connection:
+        connection.execute(sa.text("CREATE TABLE t (n INTEGER)"))
+    first_inside, second_inside, release = threading.Event(), threading.Event(), threading.Event()
+    seen_by_second: list[int] = []
+
+    def first() -> None:
+        with write_transaction(engine) as connection:
+            connection.execute(sa.text("INSERT INTO t VALUES (1)"))
+            first_inside.set()
+            release.wait(10)
+
+    def second() -> None:
+        first_inside.wait(10)
+        with write_transaction(engine) as connection:
+            second_inside.set()
+            seen_by_second.append(connection.scalar(sa.text("SELECT count(*) FROM t")))
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    assert first_inside.wait(10)
+    assert not second_inside.wait(0.3), "the second writer entered while the first held its turn"
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert seen_by_second == [1]
+    engine.dispose()
