@@ -25,11 +25,13 @@ class CliContext:
         self.settings = Settings.from_environment()
         self._engine = None
 
-    def engine(self):
+    def engine(self, *, pool_size: int | None = None):
+        """The database engine, created on first use (`pool_size` fixes its pool, for
+        `paysync serve`)."""
         from paysync_dagster.store.database import create_engine
 
         if self._engine is None:
-            self._engine = create_engine(self.settings.database_url)
+            self._engine = create_engine(self.settings.database_url, pool_size=pool_size)
         return self._engine
 
     def vault(self):

@@ -52,6 +52,7 @@ def serve(
     The database must be migrated first (`paysync db upgrade`).
     """
     from paysync_dagster.server import ServerContext, build_app
+    from paysync_dagster.server.context import database_pool_size
     from paysync_dagster.server.webhooks import WebhookReceiverOptions
     from paysync_dagster.serving import serve_forever, uvicorn_server
     from paysync_dagster.store.database import is_current
@@ -59,7 +60,8 @@ def serve(
     from paysync_dagster.webhooks.processor import ProcessorOptions
     from paysync_dagster.webhooks.worker import worker_pool
 
-    engine = obj.engine()
+    # The inbox writer and each webhook worker hold a connection besides the request threads.
+    engine = obj.engine(pool_size=database_pool_size(webhook_workers + 1))
     if not is_current(engine):
         raise CliError(
             "the database schema is not at the newest revision; run `paysync db upgrade` first"

@@ -16,13 +16,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount
 
 from paysync_dagster.server import control, errors, health, mpesa, simulator, webhooks
-from paysync_dagster.server.auth import AuthOptions, FailureThrottle
-from paysync_dagster.server.context import BackgroundService, ServerContext
+from paysync_dagster.server.auth import AuthOptions, FailureThrottle, PrincipalCache
+from paysync_dagster.server.context import REQUEST_THREADS, BackgroundService, ServerContext
 from paysync_dagster.server.control.launcher import SyncLauncher
 
 API_DESCRIPTION = """\
@@ -49,6 +50,7 @@ def build_app(
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = REQUEST_THREADS
         started: list[BackgroundService] = []
         webhook_receiver.writer.start()
         try:
@@ -86,7 +88,9 @@ def build_app(
     app.state.context = context
     app.state.services = tuple(services)
     app.state.webhook_receiver = webhook_receiver
-    app.state.auth_throttle = FailureThrottle(auth_options or AuthOptions())
+    auth_options = auth_options or AuthOptions()
+    app.state.auth_throttle = FailureThrottle(auth_options)
+    app.state.principal_cache = PrincipalCache(auth_options)
     dagster_url = context.settings.dagster_url
     app.state.sync_launcher = SyncLauncher(dagster_url) if dagster_url else None
     return app

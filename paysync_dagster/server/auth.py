@@ -4,6 +4,9 @@ FastAPI dependencies, so the OpenAPI document declares both schemes and every ro
 what it needs. A workspace token acting on another workspace gets 403 whether or not that
 workspace exists. Failed authentications are throttled per client address: past a burst,
 further attempts get 429 before any token is checked, so tokens cannot be guessed at speed.
+A valid token's check is reused for `token_cache_seconds` (one second): a client polling a
+session's status costs no token query per request, and a revoked token stops working within
+that second.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from fastapi import Depends, Header, HTTPException, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from paysync_dagster.store.tokens import Principal, authenticate
+from paysync_dagster.store.tokens import Principal, authenticate, digest
 from paysync_dagster.store.workspaces import WORKSPACE_ID_PATTERN
 
 _API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="ApiKey")
@@ -34,6 +37,8 @@ class AuthOptions:
     failures_per_second: float = 1.0
     failure_burst: float = 20.0
     max_clients: int = 10_000
+    token_cache_seconds: float = 1.0
+    max_cached_tokens: int = 10_000
 
 
 class FailureThrottle:
@@ -67,6 +72,34 @@ class FailureThrottle:
                 self._buckets.popitem(last=False)
 
 
+class PrincipalCache:
+    """Valid tokens' principals for a short time, by the token's hash (never the token).
+
+    Only successes are kept: a failed token is looked up, and throttled, every time.
+    """
+
+    def __init__(self, options: AuthOptions) -> None:
+        self._options = options
+        self._entries: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, token_digest: str) -> Principal | None:
+        """The principal checked less than `token_cache_seconds` ago, if any."""
+        with self._lock:
+            entry = self._entries.get(token_digest)
+        if entry is None or time.monotonic() - entry[1] >= self._options.token_cache_seconds:
+            return None
+        return entry[0]
+
+    def put(self, token_digest: str, found: Principal) -> None:
+        """Remember a successful check from now."""
+        with self._lock:
+            self._entries.pop(token_digest, None)
+            self._entries[token_digest] = (found, time.monotonic())
+            if len(self._entries) > self._options.max_cached_tokens:
+                self._entries.popitem(last=False)
+
+
 def _unauthenticated() -> HTTPException:
     return HTTPException(401, _UNAUTHENTICATED, headers={"WWW-Authenticate": "Bearer"})
 
@@ -83,12 +116,14 @@ async def principal(
         raise HTTPException(
             429, "too many failed authentications; retry later", headers={"Retry-After": "1"}
         )
-    token = api_key or (bearer.credentials if bearer is not None else None)
-    found = None
-    if token:
-        found = await run_in_threadpool(
-            authenticate, request.app.state.context.engine, token.strip()
-        )
+    token = (api_key or (bearer.credentials if bearer is not None else None) or "").strip()
+    cache: PrincipalCache = request.app.state.principal_cache
+    token_digest = digest(token)
+    found = cache.get(token_digest)
+    if found is None and token:
+        found = await run_in_threadpool(authenticate, request.app.state.context.engine, token)
+        if found is not None:
+            cache.put(token_digest, found)
     if found is None:
         throttle.failed(client)
         raise _unauthenticated()

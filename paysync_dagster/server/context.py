@@ -11,6 +11,17 @@ from fastapi import Depends, Request
 from paysync_dagster.settings import Settings
 from paysync_dagster.store.vault import Vault
 
+# Requests that may use the database at once: AnyIO's thread pool (40 by default), where
+# handlers run their queries, is capped to this many, so a fixed pool of this many connections
+# plus one per background thread serves every request without opening new ones.
+REQUEST_THREADS = 16
+
+
+def database_pool_size(background_threads: int) -> int:
+    """Connections a server needs: one per request thread and per background thread (the
+    inbox writer, webhook workers), and one to spare."""
+    return REQUEST_THREADS + background_threads + 1
+
 
 class BackgroundService(Protocol):
     """A worker that lives as long as the server process (e.g. the webhook processor)."""

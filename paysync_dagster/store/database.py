@@ -80,25 +80,31 @@ def _configure_postgresql(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.commit()
 
 
-def create_engine(url: str) -> sa.Engine:
+def create_engine(url: str, *, pool_size: int | None = None) -> sa.Engine:
     """An engine for `url`; a SQLite file's folder is created if missing.
 
     Raises `DatabaseUrlError` for a URL that does not name a supported database.
+
+    `pool_size` fixes the pool at that many connections, for a server that knows how many
+    threads use the database at once. The default pool opens "overflow" connections past 5
+    and closes each as it is returned, and under 100 concurrent pollers that churn (a new
+    PostgreSQL backend per request) made the control API's p50 latency 275 ms instead of 17.
 
     A bare `postgresql://` URL uses psycopg2: its C-side parameter interpolation keeps the
     batched multi-row upserts cheap, where psycopg 3 (SQLAlchemy 2.1's default) re-parses
     each batch's statement and spent over a third of a sync doing so here.
     """
     parsed = parse_url(url)
+    pool: dict[str, int] = {} if pool_size is None else {"pool_size": pool_size, "max_overflow": 0}
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg2")
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(parsed, json_serializer=_serialize_json)
+        engine = sa.create_engine(parsed, json_serializer=_serialize_json, **pool)
         sa.event.listen(engine, "connect", _configure_sqlite)
         return engine
-    engine = sa.create_engine(parsed, json_serializer=_serialize_json, pool_pre_ping=True)
+    engine = sa.create_engine(parsed, json_serializer=_serialize_json, pool_pre_ping=True, **pool)
     sa.event.listen(engine, "connect", _configure_postgresql)
     return engine
 

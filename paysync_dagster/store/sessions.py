@@ -258,19 +258,34 @@ def list_sessions(
     return list(connection.execute(query.order_by(_sessions.c.started_at.desc()).limit(limit)))
 
 
-def previous_listed(connection: sa.Connection, session: sa.Row) -> int | None:
-    """How many objects the latest completed session of the same entity listed before
-    `session` started: the best guess of how many this one will list."""
-    return connection.scalar(
-        sa.select(_sessions.c.listed)
-        .where(_sessions.c.workspace_id == session.workspace_id)
-        .where(_sessions.c.provider == session.provider)
-        .where(_sessions.c.entity_type == session.entity_type)
-        .where(_sessions.c.status.in_((COMPLETED, COMPLETED_WITH_ERRORS)))
-        .where(_sessions.c.started_at < session.started_at)
-        .order_by(_sessions.c.started_at.desc())
+def _session_with_expected_total() -> sa.Select:
+    earlier = _sessions.alias("earlier")
+    expected_total = (
+        sa.select(earlier.c.listed)
+        .where(earlier.c.workspace_id == _sessions.c.workspace_id)
+        .where(earlier.c.provider == _sessions.c.provider)
+        .where(earlier.c.entity_type == _sessions.c.entity_type)
+        .where(earlier.c.status.in_((COMPLETED, COMPLETED_WITH_ERRORS)))
+        .where(earlier.c.started_at < _sessions.c.started_at)
+        .order_by(earlier.c.started_at.desc())
         .limit(1)
+        .scalar_subquery()
     )
+    return sa.select(_sessions, expected_total.label("expected_total")).where(
+        _sessions.c.id == sa.bindparam("session_id")
+    )
+
+
+# Built once: a session's status is polled often, and building the statement cost more than
+# running it.
+_SESSION_WITH_EXPECTED_TOTAL = _session_with_expected_total()
+
+
+def session_with_expected_total(connection: sa.Connection, session_id: str) -> sa.Row | None:
+    """One session row by id, with `expected_total`: how many objects the latest completed
+    session of the same entity listed before it started, the best guess of how many this one
+    will list."""
+    return connection.execute(_SESSION_WITH_EXPECTED_TOTAL, {"session_id": session_id}).first()
 
 
 def recoverable_sessions(connection: sa.Connection, *, workspace_id: str) -> list[sa.Row]:

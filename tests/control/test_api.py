@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import httpx
@@ -9,10 +10,12 @@ import pytest
 import sqlalchemy as sa
 
 from paysync_dagster.mpesa.bars import add_bar
+from paysync_dagster.server.auth import AuthOptions, PrincipalCache
 from paysync_dagster.store import sessions
 from paysync_dagster.store.tables import api_tokens, webhook_inbox
-from paysync_dagster.store.tokens import TOKEN_PREFIX, digest, revoke_token
+from paysync_dagster.store.tokens import TOKEN_PREFIX, Principal, digest, revoke_token
 from paysync_dagster.store.workspaces import load_credentials
+from tests.control.conftest import running_api
 from tests.control.helpers import FakeLauncher, add_dead_event, add_session
 from tests.mpesa.helpers import settings_body
 from tests.webhooks.helpers import add_webhook_workspace
@@ -65,7 +68,7 @@ def test_auth_matrix(api, engine, method, path, body):
     ) as bearer:
         assert _send(bearer, method, path, body).status_code not in (401, 403)
     revoke_token(engine, "acme-app")
-    with api.client(revoked) as after_revocation:
+    with api.client(revoked) as after_revocation:  # the fixture's server caches no token check
         assert _send(after_revocation, method, path, body).status_code == 401
 
 
@@ -304,6 +307,32 @@ def test_invalid_bodies_name_each_field_and_large_ones_are_413(api):
             headers={"content-type": "application/json"},
         )
         assert big.status_code == 413
+
+
+def test_token_checks_are_cached_for_a_moment(engine, vault, database_url, tmp_path):
+    """A valid token's check is reused (no token query per poll), a failed one never is."""
+    options = AuthOptions(token_cache_seconds=60)
+    with (
+        running_api(engine, vault, database_url, tmp_path, options) as api,
+        api.client(api.acme) as acme,
+        api.client(api.globex, "globex") as globex,
+    ):
+        assert acme.get("/api/v1/sync/sessions").status_code == 200
+        revoke_token(engine, "acme-app")
+        revoke_token(engine, "globex-app")
+        assert acme.get("/api/v1/sync/sessions").status_code == 200  # checked a moment ago
+        assert globex.get("/api/v1/sync/sessions").status_code == 401  # never checked
+
+
+def test_a_cached_token_check_expires():
+    cache = PrincipalCache(AuthOptions(token_cache_seconds=0.05))
+    principal = Principal("acme-app", False, frozenset({"acme"}), False)
+    cache.put("digest", principal)
+    assert cache.get("digest") == principal
+    deadline = time.monotonic() + 10
+    while cache.get("digest") is not None:
+        assert time.monotonic() < deadline, "the cached check never expired"
+    assert cache.get("other digest") is None
 
 
 def test_failed_authentications_are_throttled(api):

@@ -54,12 +54,16 @@ def session_response(row: sa.Row) -> SessionResponse:
     )
 
 
-def own_session(connection: sa.Connection, workspace_id: str, session_id: str) -> sa.Row:
-    """The workspace's session `session_id`; 404 when it is missing or another's."""
-    row = store.get_session(connection, session_id)
+def owned(row: sa.Row | None, workspace_id: str) -> sa.Row:
+    """`row` when it is a session of the workspace; 404 when it is missing or another's."""
     if row is None or row.workspace_id != workspace_id:
         raise not_found("session")
     return row
+
+
+def own_session(connection: sa.Connection, workspace_id: str, session_id: str) -> sa.Row:
+    """The workspace's session `session_id`; 404 when it is missing or another's."""
+    return owned(store.get_session(connection, session_id), workspace_id)
 
 
 @router.get("/sessions", response_model=list[SessionResponse])
@@ -102,14 +106,13 @@ async def get_session(
 
 def _status(context: ServerContext, workspace_id: str, session_id: str) -> SessionStatusResponse:
     with context.engine.connect() as connection:
-        row = own_session(connection, workspace_id, session_id)
-        expected = store.previous_listed(connection, row)
+        row = owned(store.session_with_expected_total(connection, session_id), workspace_id)
     current = progress(
         listed=row.listed,
         pages=row.pages,
         started_at=as_utc(row.started_at),
         finished_at=None if row.finished_at is None else as_utc(row.finished_at),
-        expected_total=expected,
+        expected_total=row.expected_total,
         now=datetime.now(UTC),
     )
     return SessionStatusResponse(
