@@ -111,10 +111,16 @@ def test_helm_concurrency_equals_dagster_yaml() -> None:
         },
     } == instance["concurrency"]
 
-    # Dagster refuses run limits in run_coordinator config when `concurrency` sets them.
+    # Dagster refuses run limits in run_coordinator config when `concurrency` sets them; only
+    # how the daemon dequeues is set there.
     queued = values["dagsterDaemon"]["runCoordinator"]
     assert queued["type"] == "QueuedRunCoordinator"
-    assert queued["config"]["queuedRunCoordinator"] == {}
+    dequeue = queued["config"]["queuedRunCoordinator"]
+    assert {
+        "dequeue_use_threads": dequeue["dequeueUseThreads"],
+        "dequeue_num_workers": dequeue["dequeueNumWorkers"],
+        "dequeue_interval_seconds": dequeue["dequeueIntervalSeconds"],
+    } == instance["run_coordinator"]["config"]
 
     monitoring = values["dagsterDaemon"]["runMonitoring"]
     assert {

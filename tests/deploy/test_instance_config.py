@@ -24,6 +24,9 @@ def test_deploy_config_loads_as_a_postgres_instance(
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
         assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
         assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+        dequeue = config["run_coordinator"]["config"]
+        assert instance.run_coordinator.dequeue_use_threads is dequeue["dequeue_use_threads"]
+        assert instance.run_coordinator.dequeue_num_workers == dequeue["dequeue_num_workers"]
 
         queue = instance.get_concurrency_config().run_queue_config
         assert queue is not None
@@ -92,5 +95,12 @@ def test_deploy_config_encodes_the_design() -> None:
     assert 0 < config["run_monitoring"]["free_slots_after_run_end_seconds"] <= 300
     assert config["run_retries"]["enabled"] is True
     assert 1 <= config["run_retries"]["max_retries"] <= 3
-    assert "run_coordinator" not in config
+    # Run limits only under `concurrency`; the coordinator launches on threads (issue 14: one
+    # launch at a time kept single-workspace runs at 1-3 in progress).
+    assert set(config["run_coordinator"]["config"]) == {
+        "dequeue_use_threads",
+        "dequeue_num_workers",
+        "dequeue_interval_seconds",
+    }
+    assert config["run_coordinator"]["config"]["dequeue_use_threads"] is True
     assert "run_queue" not in config
