@@ -9,13 +9,20 @@ import sqlalchemy as sa
 from paysync_dagster.definitions import defs
 from paysync_dagster.defs.resources import DatabaseResource, SyncResource, VaultResource
 from paysync_dagster.defs.stripe.assets import stripe_entities
+from paysync_dagster.defs.stripe.jobs import stripe_sync_job
 from paysync_dagster.defs.stripe.schedules import stripe_full_sync_schedule
 from paysync_dagster.defs.syncing.keys import entity_asset_key
 from paysync_dagster.defs.workspaces.partitions import (
     WORKSPACE_PARTITIONS_NAME,
     partition_range_tags,
 )
-from paysync_dagster.defs.workspaces.runs import schedule_default_status
+from paysync_dagster.defs.workspaces.runs import (
+    BATCH_TAG,
+    WORKSPACES_PER_RUN_ENV,
+    all_workspaces_schedule,
+    schedule_default_status,
+    workspaces_per_run,
+)
 from paysync_dagster.defs.workspaces.sensors import workspace_partitions_sensor
 from paysync_dagster.providers.configure import add_workspace
 from paysync_dagster.providers.stripe.entities import ENTITIES
@@ -318,13 +325,42 @@ def test_partition_sensor_follows_configured_workspaces(
         assert delete_beta.partition_keys == ["beta"]
 
 
-def test_schedule_requests_one_batched_run_for_all_workspaces():
+def test_schedule_requests_one_batched_run_for_up_to_50_workspaces():
     with dg.instance_for_test() as instance:
         context = dg.build_schedule_context(instance=instance)
         assert isinstance(stripe_full_sync_schedule(context), dg.SkipReason)
         instance.add_dynamic_partitions(WORKSPACE_PARTITIONS_NAME, ["a", "b", "c"])
-        request = stripe_full_sync_schedule(context)
+        (request,) = stripe_full_sync_schedule(context)
         assert request.partition_key_range == dg.PartitionKeyRange("a", "c")
+        assert request.tags[BATCH_TAG] == "1/1"
+
+
+def test_schedule_splits_many_workspaces_into_runs_side_by_side(monkeypatch):
+    monkeypatch.setenv(WORKSPACES_PER_RUN_ENV, "2")
+    schedule = all_workspaces_schedule(
+        name="split_schedule",
+        job=stripe_sync_job,
+        cron_variable="PAYSYNC_STRIPE_SYNC_CRON",
+        default_cron="0 */6 * * *",
+        what="Full Stripe sync",
+        trigger="schedule",
+    )
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(WORKSPACE_PARTITIONS_NAME, ["a", "b", "c", "d", "e"])
+        requests = schedule(dg.build_schedule_context(instance=instance))
+    assert [r.partition_key_range for r in requests] == [
+        dg.PartitionKeyRange("a", "b"),
+        dg.PartitionKeyRange("c", "d"),
+        dg.PartitionKeyRange("e", "e"),
+    ]
+    assert [r.tags[BATCH_TAG] for r in requests] == ["1/3", "2/3", "3/3"]
+    assert {r.tags["paysync/trigger"] for r in requests} == {"schedule"}
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "ten", "2.5"])
+def test_a_bad_workspaces_per_run_names_the_variable(value):
+    with pytest.raises(ValueError, match=WORKSPACES_PER_RUN_ENV):
+        workspaces_per_run({WORKSPACES_PER_RUN_ENV: value})
 
 
 def test_definitions_load_with_the_contracted_keys():

@@ -88,8 +88,12 @@ def test_deploy_config_encodes_the_design() -> None:
         "value": {"applyLimitPerUniqueValue": True},
         "limit": 1,
     }
-    assert limits["dagster/asset_partition_range_start"]["limit"] == 1
-    assert "value" not in limits["dagster/asset_partition_range_start"]
+    # One batched run per range at a time; the schedule's runs over disjoint ranges side by side.
+    assert limits["dagster/asset_partition_range_start"] == {
+        "key": "dagster/asset_partition_range_start",
+        "value": {"applyLimitPerUniqueValue": True},
+        "limit": 1,
+    }
     # A killed worker's slots come back, and failed runs retry a bounded number of times.
     assert config["run_monitoring"]["enabled"] is True
     assert 0 < config["run_monitoring"]["free_slots_after_run_end_seconds"] <= 300
