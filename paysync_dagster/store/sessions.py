@@ -71,17 +71,9 @@ def close_interrupted_sessions(
     say whether their process still lives) are left alone. The update re-checks `running`, so
     a session that finished meanwhile is never overwritten.
     """
-    candidates = connection.execute(
-        sa.select(_sessions.c.id, _sessions.c.dagster_run_id)
-        .where(_sessions.c.workspace_id == workspace_id)
-        .where(_sessions.c.provider == provider)
-        .where(_sessions.c.entity_type == entity_type)
-        .where(_sessions.c.status == RUNNING)
-        .where(_sessions.c.dagster_run_id.is_not(None))
-    ).all()
     stale = [
         row.id
-        for row in candidates
+        for row in _running_in_runs(connection, workspace_id, provider, entity_type)
         if row.dagster_run_id != current_run_id and not run_is_active(row.dagster_run_id)
     ]
     if stale:
@@ -92,6 +84,37 @@ def close_interrupted_sessions(
             .values(status=FAILED, error_message=INTERRUPTED, finished_at=datetime.now(UTC))
         )
     return stale
+
+
+def running_in_another_run(
+    connection: sa.Connection,
+    *,
+    workspace_id: str,
+    provider: str,
+    entity_type: str,
+    current_run_id: str | None,
+    run_is_active: RunIsActive,
+) -> str | None:
+    """The id of another Dagster run, still in progress, that is syncing this workspace's
+    entity right now (a running session of its own), if there is one."""
+    for row in _running_in_runs(connection, workspace_id, provider, entity_type):
+        if row.dagster_run_id != current_run_id and run_is_active(row.dagster_run_id):
+            return row.dagster_run_id
+    return None
+
+
+def _running_in_runs(
+    connection: sa.Connection, workspace_id: str, provider: str, entity_type: str
+) -> list[sa.Row]:
+    """Running sessions of this workspace's entity that belong to a Dagster run."""
+    return connection.execute(
+        sa.select(_sessions.c.id, _sessions.c.dagster_run_id)
+        .where(_sessions.c.workspace_id == workspace_id)
+        .where(_sessions.c.provider == provider)
+        .where(_sessions.c.entity_type == entity_type)
+        .where(_sessions.c.status == RUNNING)
+        .where(_sessions.c.dagster_run_id.is_not(None))
+    ).all()
 
 
 def find_resume_point(

@@ -36,6 +36,15 @@ from paysync_dagster.sync.prefetch import prefetch
 DEFAULT_BATCH_SIZE = 500
 
 
+class SyncInProgressError(RuntimeError):
+    """Another Dagster run, still in progress, is syncing this workspace's entity: this run
+    leaves it alone rather than write the same rows and cursor at the same time."""
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"being synced by run {run_id}, still in progress")
+        self.run_id = run_id
+
+
 @dataclass
 class EntitySyncResult:
     """The outcome of one entity's full sync for one workspace, also kept in its session."""
@@ -181,21 +190,26 @@ def sync_entity(
     session then ends `completed_with_errors`.
 
     `run_is_active` (a Dagster run id -> still in progress?) lets the sync close the session
-    a killed run left `running`, then resume from its cursor. Without it (callers that know
+    a killed run left `running`, then resume from its cursor, and raises `SyncInProgressError`
+    when another run in progress is syncing the same entity (overlapping batched ranges, or a
+    single-workspace run beside a batched one). Without it (callers that know
     no Dagster runs, like the CLI) a `running` session is left as it is, since nothing can tell
     whether its process still lives, and the sync starts from the beginning as before.
     """
     started = time.perf_counter()
     with engine.begin() as connection:
         if run_is_active is not None:
-            sessions.close_interrupted_sessions(
-                connection,
-                workspace_id=workspace_id,
-                provider=provider,
-                entity_type=entity_type,
-                current_run_id=dagster_run_id,
-                run_is_active=run_is_active,
-            )
+            scope = {
+                "workspace_id": workspace_id,
+                "provider": provider,
+                "entity_type": entity_type,
+                "current_run_id": dagster_run_id,
+                "run_is_active": run_is_active,
+            }
+            sessions.close_interrupted_sessions(connection, **scope)
+            other_run = sessions.running_in_another_run(connection, **scope)
+            if other_run is not None:
+                raise SyncInProgressError(other_run)
         resume = sessions.find_resume_point(
             connection, workspace_id=workspace_id, provider=provider, entity_type=entity_type
         )

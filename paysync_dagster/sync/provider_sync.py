@@ -19,7 +19,12 @@ from paysync_dagster.store.workspaces import (
     load_credentials,
 )
 from paysync_dagster.sync.checks import CheckOutcome, evaluate_workspace
-from paysync_dagster.sync.full_sync import DEFAULT_BATCH_SIZE, EntitySyncResult, sync_entity
+from paysync_dagster.sync.full_sync import (
+    DEFAULT_BATCH_SIZE,
+    EntitySyncResult,
+    SyncInProgressError,
+    sync_entity,
+)
 from paysync_dagster.sync.workspace_runs import (
     EntityOutcome,
     OutcomeStatus,
@@ -129,6 +134,8 @@ def sync_provider_entity(
             batch_size=options.batch_size,
             on_progress=on_progress,
         )
+    except SyncInProgressError as error:
+        raise SkipWorkspace(OutcomeStatus.SYNCING_ELSEWHERE, str(error)) from None
     finally:
         client.close()
 

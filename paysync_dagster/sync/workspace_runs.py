@@ -39,6 +39,8 @@ class OutcomeStatus(StrEnum):
     # placeholders (mock mode), or it has no configuration for this provider at all.
     MOCK_MODE = "mock_mode"
     NOT_CONFIGURED = "not_configured"
+    # Left to another run in progress that is syncing the same workspace's entity right now.
+    SYNCING_ELSEWHERE = "syncing_elsewhere"
 
 
 class SkipWorkspace(Exception):

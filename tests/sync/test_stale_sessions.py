@@ -31,6 +31,7 @@ from paysync_dagster.store.tables import CANONICAL_TABLES, payment_sync_sessions
 from paysync_dagster.store.workspaces import load_credentials
 from paysync_dagster.sync.full_sync import sync_entity
 from paysync_dagster.sync.provider_sync import SyncOptions, open_client, sync_provider_entity
+from paysync_dagster.sync.workspace_runs import OutcomeStatus, SkipWorkspace
 from tests.support import fake_api_key
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -176,18 +177,20 @@ def test_a_session_of_a_finished_run_is_closed_and_the_next_sync_resumes(
     assert _customer_count(engine, "acme") == 450
 
 
-def test_a_session_of_an_active_run_is_left_running(engine, vault, counted_workspace):
+def test_an_entity_another_active_run_is_syncing_is_left_to_it(engine, vault, counted_workspace):
     log = counted_workspace("acme", customers=250, seed=5)
-    stale = _leave_running(engine, vault, pages=1)
+    held = _leave_running(engine, vault, pages=1)
     mark = len(log.requests)
 
-    result = _sync(engine, vault, run_id=RERUN, run_is_active=lambda run: run == KILLED_RUN)
+    with pytest.raises(SkipWorkspace) as skipped:
+        _sync(engine, vault, run_id=RERUN, run_is_active=lambda run: run == KILLED_RUN)
 
-    assert _session(engine, stale.id).status == sessions.RUNNING
-    assert not result.resumed
-    assert result.listed == 250
-    assert log.since(mark)[0] is None  # listed from the start
-    assert len(log.since(mark)) == 3
+    assert skipped.value.status is OutcomeStatus.SYNCING_ELSEWHERE
+    assert KILLED_RUN in skipped.value.reason
+    assert _session(engine, held.id).status == sessions.RUNNING
+    assert log.since(mark) == []  # nothing was asked of the provider
+    with engine.connect() as connection:
+        assert connection.scalar(sa.select(sa.func.count()).select_from(payment_sync_sessions)) == 1
 
 
 def test_without_run_is_active_a_running_session_is_left_as_before(

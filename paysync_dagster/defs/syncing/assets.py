@@ -188,7 +188,7 @@ def _log_outcome(
         context.log.warning(f"{where} {outcome.status.value}: {outcome.reason}")
     elif outcome.status is OutcomeStatus.MOCK_MODE:
         context.log.warning(f"{where} not synced, {outcome.reason}")
-    elif outcome.status is OutcomeStatus.NOT_CONFIGURED:
+    elif outcome.status in (OutcomeStatus.NOT_CONFIGURED, OutcomeStatus.SYNCING_ELSEWHERE):
         context.log.info(f"{where} not synced: {outcome.reason}")
 
 
