@@ -23,6 +23,7 @@ one JSON line. Every wait has a deadline. The exit code is 0 whatever the figure
 
     python benchmarks/deployment.py                  # 200 workspaces x 200 customers
     python benchmarks/deployment.py --workspaces 20  # a quicker run
+    python benchmarks/deployment.py --single-workspaces 60  # 200 batched, 60 single runs
 """
 
 from __future__ import annotations
@@ -497,6 +498,9 @@ def targets(report: dict[str, Any], max_concurrent_runs: int) -> list[dict[str, 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workspaces", type=int, default=200, help="per case (single, batched)")
+    parser.add_argument(
+        "--single-workspaces", type=int, help="for the single case only (default: --workspaces)"
+    )
     parser.add_argument("--kill-workspaces", type=int, default=16)
     parser.add_argument("--customers", type=int, default=200, help="per workspace")
     parser.add_argument(
@@ -547,7 +551,8 @@ def main(argv: Sequence[str]) -> None:
             report: dict[str, Any] = {"loadavg_start": Path("/proc/loadavg").read_text().strip()}
             report["baseline"] = baseline_case(bench)
             engine_seconds = report["baseline"]["seconds_per_workspace"]
-            report["single"] = single_case(bench, args.workspaces, engine_seconds)
+            single_count = args.single_workspaces or args.workspaces
+            report["single"] = single_case(bench, single_count, engine_seconds)
             report["batched"] = batched_case(bench, args.workspaces)
             report["kill"] = kill_case(bench, args.kill_workspaces)
             report["loadavg_end"] = Path("/proc/loadavg").read_text().strip()
