@@ -7,12 +7,15 @@ import os
 import sys
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
 
 from paysync_dagster.settings import Settings
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 # Tables stay readable when output is piped (rich would otherwise assume 80 columns).
 console = Console(width=None if sys.stdout.isatty() else 120)
@@ -94,6 +97,14 @@ def processor_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         show_default=True,
         help="How long a worker holds claimed events before another may take them over.",
     )(fn)
+
+
+def new_table(*columns: str) -> Table:
+    """A rich table with these column headers. `rich.table` is imported here, by the commands
+    that print one, not by every command (it costs more than the rest of `rich` they use)."""
+    from rich.table import Table
+
+    return Table(*columns)
 
 
 def yes_no(value: bool) -> str:

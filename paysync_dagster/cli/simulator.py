@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.table import Table
 
-from paysync_dagster.cli.context import CliContext, clear_errors, console
+from paysync_dagster.cli.context import CliContext, clear_errors, console, new_table
 
 _READABLE_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -77,7 +76,7 @@ def target_list(obj: CliContext) -> None:
     """List the simulator targets (never their keys)."""
     from paysync_dagster.simulator.targets import list_targets
 
-    table = Table("target", "kind", "endpoint", "workspace", "amount")
+    table = new_table("target", "kind", "endpoint", "workspace", "amount")
     for item in list_targets(obj.engine()):
         endpoint = item.api_base or item.payment_url or "https://api.stripe.com"
         amount = f"{item.amount} {item.currency}"
@@ -194,7 +193,7 @@ def runs(obj: CliContext, target_name: str | None, limit: int) -> None:
     """The latest simulator runs, newest first."""
     from paysync_dagster.simulator.records import recent_runs
 
-    table = Table("run", "target", "trigger", "status", "passed", "degraded", "failed", "error")
+    table = new_table("run", "target", "trigger", "status", "passed", "degraded", "failed", "error")
     for row in recent_runs(obj.engine(), target=target_name, limit=limit):
         table.add_row(
             row["id"], row["target"], row["trigger"], row["status"],

@@ -7,9 +7,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from rich.table import Table
 
-from paysync_dagster.cli.context import CliContext, FiniteFloatRange, clear_errors, console
+from paysync_dagster.cli.context import (
+    CliContext,
+    FiniteFloatRange,
+    clear_errors,
+    console,
+    new_table,
+)
 
 if TYPE_CHECKING:
     from paysync_dagster.store.workspaces import WorkspaceSummary
@@ -134,7 +139,7 @@ def workspace_list(obj: CliContext) -> None:
 
     summaries = list_workspaces(obj.engine())
     reasons = mock_mode_reasons(obj, summaries)
-    table = Table("workspace", "provider", "mode", "active", "api base", "webhook secret")
+    table = new_table("workspace", "provider", "mode", "active", "api base", "webhook secret")
     for summary in summaries:
         mode = _mode(summary).strip(" ()").removesuffix(" mode") or "-"
         reason = reasons.get((summary.workspace_id, summary.provider))
