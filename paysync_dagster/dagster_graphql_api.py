@@ -10,10 +10,12 @@ from collections.abc import Sequence
 
 import httpx
 
-from paysync_dagster.defs.workspaces.partition_names import WORKSPACE_PARTITIONS_NAME
+from paysync_dagster.dagster_names import (
+    CODE_LOCATION,
+    REPOSITORY_NAME,
+    WORKSPACE_PARTITIONS_NAME,
+)
 
-CODE_LOCATION = "paysync_dagster"
-REPOSITORY = "__repository__"
 TIMEOUT_SECONDS = 30.0
 _ADD_PARTITION = """
 mutation AddPartition($selector: RepositorySelector!, $name: String!, $key: String!) {
@@ -33,7 +35,7 @@ class DagsterApiError(RuntimeError):
 def add_partitions(dagster_url: str, workspace_ids: Sequence[str]) -> None:
     """Add `workspace` partitions through the webserver at `dagster_url` (existing ones are
     kept as they are), over one HTTP connection."""
-    selector = {"repositoryLocationName": CODE_LOCATION, "repositoryName": REPOSITORY}
+    selector = {"repositoryLocationName": CODE_LOCATION, "repositoryName": REPOSITORY_NAME}
     try:
         with httpx.Client(base_url=dagster_url, timeout=TIMEOUT_SECONDS) as client:
             for workspace_id in workspace_ids:

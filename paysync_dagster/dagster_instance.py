@@ -8,13 +8,10 @@ from pathlib import Path
 
 import dagster as dg
 
-from paysync_dagster.defs.simulator.partitions import SIMULATOR_TARGET_PARTITIONS_NAME
-from paysync_dagster.defs.workspaces.partitions import WORKSPACE_PARTITIONS_NAME
-
-# The code location's name (workspace.yaml, `[tool.dg]`): runs are launched into it by name.
-CODE_LOCATION = "paysync_dagster"
-# The repository `@dg.definitions` makes; the webserver's GraphQL API names it this way.
-REPOSITORY_NAME = "__repository__"
+from paysync_dagster.dagster_names import (
+    SIMULATOR_TARGET_PARTITIONS_NAME,
+    WORKSPACE_PARTITIONS_NAME,
+)
 
 
 def dagster_home(home: Path) -> Path:

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from dagster_graphql import DagsterGraphQLClient
 
-from paysync_dagster.dagster_instance import CODE_LOCATION
+from paysync_dagster.dagster_names import CODE_LOCATION
 from paysync_dagster.providers.configure import add_workspace
 from paysync_dagster.server import ServerContext, build_app
 from paysync_dagster.serving import server_in_thread, uvicorn_server
