@@ -55,13 +55,13 @@ def target() -> None:
 @clear_errors
 def target_add(obj: CliContext, name: str, replace: bool, **fields: Any) -> None:  # fmt: skip
     """Add (or with --replace, overwrite) the simulator target NAME; its key is encrypted."""
-    from paysync_dagster.dagster_instance import add_simulator_target_partition
+    from paysync_dagster.dagster_names import SIMULATOR_TARGET_PARTITIONS_NAME
     from paysync_dagster.simulator.targets import Target, save_target
 
     if fields["kind"] == "stripe" and fields["api_key"] is None:
         fields["api_key"] = click.prompt("Stripe API key", hide_input=True)
     save_target(obj.engine(), obj.vault(), Target(name=name, **fields), replace=replace)
-    add_simulator_target_partition(name, home=obj.settings.home)
+    obj.add_partitions(SIMULATOR_TARGET_PARTITIONS_NAME, [name])
     linked = f", freshness measured on workspace {fields['workspace_id']!r}"
     console.print(
         f"simulator target {name!r} ({fields['kind']}) saved"
@@ -90,11 +90,11 @@ def target_list(obj: CliContext) -> None:
 @clear_errors
 def target_remove(obj: CliContext, name: str) -> None:
     """Remove the simulator target NAME (its recorded runs stay)."""
-    from paysync_dagster.dagster_instance import remove_simulator_target_partition
+    from paysync_dagster.dagster_names import SIMULATOR_TARGET_PARTITIONS_NAME
     from paysync_dagster.simulator.targets import remove_target
 
     remove_target(obj.engine(), name)
-    remove_simulator_target_partition(name, home=obj.settings.home)
+    obj.delete_partitions(SIMULATOR_TARGET_PARTITIONS_NAME, [name])
     console.print(f"simulator target {name!r} removed")
 
 
