@@ -1,4 +1,5 @@
-"""The local Dagster instance: where CLI commands register partitions and the demo runs."""
+"""The local Dagster instance: where the demo runs, and where CLI commands register partitions
+when no webserver is configured (`PAYSYNC_DAGSTER_URL`; see `cli/context.py`)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import dagster as dg
-
-from paysync_dagster.defs.simulator.partitions import SIMULATOR_TARGET_PARTITIONS_NAME
-from paysync_dagster.defs.workspaces.partitions import WORKSPACE_PARTITIONS_NAME
-
-# The code location's name (workspace.yaml, `[tool.dg]`): runs are launched into it by name.
-CODE_LOCATION = "paysync_dagster"
-# The repository `@dg.definitions` makes; the webserver's GraphQL API names it this way.
-REPOSITORY_NAME = "__repository__"
 
 
 def dagster_home(home: Path) -> Path:
@@ -40,31 +33,19 @@ def instance(home: Path) -> dg.DagsterInstance:
     return dg.DagsterInstance.get()
 
 
-def add_workspace_partitions(workspace_ids: Sequence[str], *, home: Path) -> None:
-    """Make workspaces' partitions exist now, not at the sensor's next tick."""
+def add_partitions(partitions_def_name: str, keys: Sequence[str], *, home: Path) -> None:
+    """Add the missing ones of `keys` to a dynamic partition set, in their order (the sensors
+    would add them at their next tick; this makes them exist now)."""
     with instance(home) as dagster:
-        existing = set(dagster.get_dynamic_partitions(WORKSPACE_PARTITIONS_NAME))
-        missing = [ws for ws in workspace_ids if ws not in existing]
+        existing = set(dagster.get_dynamic_partitions(partitions_def_name))
+        missing = list(dict.fromkeys(key for key in keys if key not in existing))
         if missing:
-            dagster.add_dynamic_partitions(WORKSPACE_PARTITIONS_NAME, missing)
+            dagster.add_dynamic_partitions(partitions_def_name, missing)
 
 
-def remove_workspace_partition(workspace_id: str, *, home: Path) -> None:
-    """Drop a removed workspace's partition (its run history stays)."""
+def delete_partitions(partitions_def_name: str, keys: Sequence[str], *, home: Path) -> None:
+    """Drop removed workspaces' or targets' partitions (their run history stays)."""
     with instance(home) as dagster:
-        if dagster.has_dynamic_partition(WORKSPACE_PARTITIONS_NAME, workspace_id):
-            dagster.delete_dynamic_partition(WORKSPACE_PARTITIONS_NAME, workspace_id)
-
-
-def add_simulator_target_partition(target: str, *, home: Path) -> None:
-    """Make a simulator target's partition exist now, not at the sensor's next tick."""
-    with instance(home) as dagster:
-        if not dagster.has_dynamic_partition(SIMULATOR_TARGET_PARTITIONS_NAME, target):
-            dagster.add_dynamic_partitions(SIMULATOR_TARGET_PARTITIONS_NAME, [target])
-
-
-def remove_simulator_target_partition(target: str, *, home: Path) -> None:
-    """Drop a removed target's partition (its run history stays)."""
-    with instance(home) as dagster:
-        if dagster.has_dynamic_partition(SIMULATOR_TARGET_PARTITIONS_NAME, target):
-            dagster.delete_dynamic_partition(SIMULATOR_TARGET_PARTITIONS_NAME, target)
+        for key in keys:
+            if dagster.has_dynamic_partition(partitions_def_name, key):
+                dagster.delete_dynamic_partition(partitions_def_name, key)

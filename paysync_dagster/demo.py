@@ -26,7 +26,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from paysync_dagster import demo_simulator
-from paysync_dagster.dagster_instance import add_workspace_partitions, instance
+from paysync_dagster.dagster_instance import add_partitions, instance
+from paysync_dagster.dagster_names import WORKSPACE_PARTITIONS_NAME
 from paysync_dagster.definitions import defs
 from paysync_dagster.defs.syncing.keys import sync_job_name
 from paysync_dagster.defs.workspaces.partitions import partition_range_tags
@@ -201,8 +202,10 @@ def run_demo(settings: Settings, sizes: Mapping[str, int], collaborators: int) -
             _payfit_workspaces(stack, engine, vault, settings.home, collaborators),
         ]
         # Added in this order, each run's workspaces are one contiguous partition range.
-        add_workspace_partitions(
-            [ws for run in runs for ws in run.workspace_ids], home=settings.home
+        add_partitions(
+            WORKSPACE_PARTITIONS_NAME,
+            [ws for run in runs for ws in run.workspace_ids],
+            home=settings.home,
         )
         _materialize_with_progress(engine, settings.home, runs)
         simulated = _simulate(engine, vault, settings.home, sandboxes)

@@ -15,7 +15,8 @@ from pathlib import Path
 import dagster as dg
 import sqlalchemy as sa
 
-from paysync_dagster.dagster_instance import add_simulator_target_partition, instance
+from paysync_dagster.dagster_instance import add_partitions, instance
+from paysync_dagster.dagster_names import SIMULATOR_TARGET_PARTITIONS_NAME
 from paysync_dagster.definitions import defs
 from paysync_dagster.defs.simulator.jobs import simulator_payments_job
 from paysync_dagster.server import ServerContext, build_app
@@ -56,7 +57,7 @@ def run_simulator(
         ),
         replace=True,
     )
-    add_simulator_target_partition(DEMO_TARGET, home=home)
+    add_partitions(SIMULATOR_TARGET_PARTITIONS_NAME, [DEMO_TARGET], home=home)
     iterations = len(load_cards(None, "stripe")[0])
     with instance(home) as dagster:
         job = defs().resolve_job_def(simulator_payments_job.name)

@@ -26,7 +26,8 @@ import httpx
 import sqlalchemy as sa
 from rich.console import Console
 
-from paysync_dagster.dagster_instance import CODE_LOCATION, dagster_home
+from paysync_dagster.dagster_instance import dagster_home
+from paysync_dagster.dagster_names import CODE_LOCATION
 from paysync_dagster.providers.configure import client_credentials
 from paysync_dagster.sandbox.local import (
     SANDBOXES,

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import click
-from rich.table import Table
 
-from paysync_dagster.cli.context import CliContext, clear_errors, console, yes_no
+from paysync_dagster.cli.context import CliContext, clear_errors, console, new_table, yes_no
 
 
 @click.group()
@@ -30,7 +29,7 @@ def bars_list(obj: CliContext) -> None:
     """List bars with their two M-Pesa flags; secrets are never shown."""
     from paysync_dagster.mpesa.bars import list_bars
 
-    table = Table("bar", "name", "mpesa_enabled", "credentials", "is_active")
+    table = new_table("bar", "name", "mpesa_enabled", "credentials", "is_active")
     for bar in list_bars(obj.engine()):
         table.add_row(
             str(bar.bar_id),

@@ -5,14 +5,17 @@ from __future__ import annotations
 import math
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
 
 from paysync_dagster.settings import Settings
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 # Tables stay readable when output is piped (rich would otherwise assume 80 columns).
 console = Console(width=None if sys.stdout.isatty() else 120)
@@ -39,6 +42,35 @@ class CliContext:
         from paysync_dagster.store.key_guard import open_vault
 
         return open_vault(self.engine(), os.environ, home=self.settings.home)
+
+    def add_partitions(self, partitions_def_name: str, keys: Sequence[str]) -> None:
+        """Make Dagster partitions exist now, not at the sensors' next tick.
+
+        Through the webserver when `PAYSYNC_DAGSTER_URL` names one: a GraphQL request, no
+        Dagster import. Else in the local instance at `DAGSTER_HOME`, which means importing
+        Dagster and opening its storage: about 2 s on 2 cores, most of such a command's time.
+        """
+        if self.settings.dagster_url:
+            from paysync_dagster import dagster_graphql_api
+
+            dagster_graphql_api.add_partitions(self.settings.dagster_url, partitions_def_name, keys)
+        else:
+            from paysync_dagster import dagster_instance
+
+            dagster_instance.add_partitions(partitions_def_name, keys, home=self.settings.home)
+
+    def delete_partitions(self, partitions_def_name: str, keys: Sequence[str]) -> None:
+        """Drop Dagster partitions (their run history stays), where `add_partitions` adds them."""
+        if self.settings.dagster_url:
+            from paysync_dagster import dagster_graphql_api
+
+            dagster_graphql_api.delete_partitions(
+                self.settings.dagster_url, partitions_def_name, keys
+            )
+        else:
+            from paysync_dagster import dagster_instance
+
+            dagster_instance.delete_partitions(partitions_def_name, keys, home=self.settings.home)
 
 
 def clear_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -96,6 +128,14 @@ def processor_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         show_default=True,
         help="How long a worker holds claimed events before another may take them over.",
     )(fn)
+
+
+def new_table(*columns: str) -> Table:
+    """A rich table with these column headers. `rich.table` is imported here, by the commands
+    that print one, not by every command (it costs more than the rest of `rich` they use)."""
+    from rich.table import Table
+
+    return Table(*columns)
 
 
 def yes_no(value: bool) -> str:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import sys
 
 import click
-from rich.table import Table
 
-from paysync_dagster.cli.context import CliContext, console, yes_no
+from paysync_dagster.cli.context import CliContext, console, new_table, yes_no
 
 
 @click.group()
@@ -33,7 +32,7 @@ def mpesa_audit(obj: CliContext, limit: int) -> None:
         f" that do not decrypt), {report.unresolved.bars} waiting for manual repair"
     )
     if report.inconsistent:
-        table = Table("bar", "mpesa_enabled", "must be", "problem")
+        table = new_table("bar", "mpesa_enabled", "must be", "problem")
         for bar in report.inconsistent:
             table.add_row(
                 str(bar.bar_id),
@@ -50,7 +49,7 @@ def mpesa_audit(obj: CliContext, limit: int) -> None:
             f" bar(s) {', '.join(str(bar_id) for bar_id in report.undecryptable_sample)}"
         )
     if report.unresolved.records:
-        table = Table("bar", "attempts", "error")
+        table = new_table("bar", "attempts", "error")
         for failure in report.unresolved.records:
             table.add_row(str(failure.bar_id), str(failure.attempts), failure.error)
         console.print(table)

@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.table import Table
 
-from paysync_dagster.cli.context import CliContext, clear_errors, console
+from paysync_dagster.cli.context import CliContext, clear_errors, console, new_table
 
 _READABLE_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -56,13 +55,13 @@ def target() -> None:
 @clear_errors
 def target_add(obj: CliContext, name: str, replace: bool, **fields: Any) -> None:  # fmt: skip
     """Add (or with --replace, overwrite) the simulator target NAME; its key is encrypted."""
-    from paysync_dagster.dagster_instance import add_simulator_target_partition
+    from paysync_dagster.dagster_names import SIMULATOR_TARGET_PARTITIONS_NAME
     from paysync_dagster.simulator.targets import Target, save_target
 
     if fields["kind"] == "stripe" and fields["api_key"] is None:
         fields["api_key"] = click.prompt("Stripe API key", hide_input=True)
     save_target(obj.engine(), obj.vault(), Target(name=name, **fields), replace=replace)
-    add_simulator_target_partition(name, home=obj.settings.home)
+    obj.add_partitions(SIMULATOR_TARGET_PARTITIONS_NAME, [name])
     linked = f", freshness measured on workspace {fields['workspace_id']!r}"
     console.print(
         f"simulator target {name!r} ({fields['kind']}) saved"
@@ -77,7 +76,7 @@ def target_list(obj: CliContext) -> None:
     """List the simulator targets (never their keys)."""
     from paysync_dagster.simulator.targets import list_targets
 
-    table = Table("target", "kind", "endpoint", "workspace", "amount")
+    table = new_table("target", "kind", "endpoint", "workspace", "amount")
     for item in list_targets(obj.engine()):
         endpoint = item.api_base or item.payment_url or "https://api.stripe.com"
         amount = f"{item.amount} {item.currency}"
@@ -91,11 +90,11 @@ def target_list(obj: CliContext) -> None:
 @clear_errors
 def target_remove(obj: CliContext, name: str) -> None:
     """Remove the simulator target NAME (its recorded runs stay)."""
-    from paysync_dagster.dagster_instance import remove_simulator_target_partition
+    from paysync_dagster.dagster_names import SIMULATOR_TARGET_PARTITIONS_NAME
     from paysync_dagster.simulator.targets import remove_target
 
     remove_target(obj.engine(), name)
-    remove_simulator_target_partition(name, home=obj.settings.home)
+    obj.delete_partitions(SIMULATOR_TARGET_PARTITIONS_NAME, [name])
     console.print(f"simulator target {name!r} removed")
 
 
@@ -194,7 +193,7 @@ def runs(obj: CliContext, target_name: str | None, limit: int) -> None:
     """The latest simulator runs, newest first."""
     from paysync_dagster.simulator.records import recent_runs
 
-    table = Table("run", "target", "trigger", "status", "passed", "degraded", "failed", "error")
+    table = new_table("run", "target", "trigger", "status", "passed", "degraded", "failed", "error")
     for row in recent_runs(obj.engine(), target=target_name, limit=limit):
         table.add_row(
             row["id"], row["target"], row["trigger"], row["status"],

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import click
-from rich.table import Table
 
-from paysync_dagster.cli.context import CliContext, clear_errors, console
+from paysync_dagster.cli.context import CliContext, clear_errors, console, new_table
 
 
 @click.group()
@@ -55,7 +54,7 @@ def token_list(obj: CliContext) -> None:
     """List token names, scopes and dates; tokens themselves are never stored."""
     from paysync_dagster.store.tokens import list_tokens
 
-    table = Table("name", "scope", "created", "revoked")
+    table = new_table("name", "scope", "created", "revoked")
     for summary in list_tokens(obj.engine()):
         principal = summary.principal
         if principal.is_admin:

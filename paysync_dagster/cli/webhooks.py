@@ -6,9 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 import click
-from rich.table import Table
 
-from paysync_dagster.cli.context import CliContext, console, processor_options
+from paysync_dagster.cli.context import CliContext, console, new_table, processor_options
 from paysync_dagster.cli.errors import CliError
 
 
@@ -62,7 +61,7 @@ def webhooks_list(obj: CliContext, **options: Any) -> None:
     """List inbox events, newest first; payloads are never shown."""
     from paysync_dagster.webhooks.inbox import list_events
 
-    table = Table("id", "workspace", "event", "type", "status", "attempts", "received", "error")
+    table = new_table("id", "workspace", "event", "type", "status", "attempts", "received", "error")
     for event in list_events(obj.engine(), _selection(options, listing=True)):
         table.add_row(
             str(event.id),

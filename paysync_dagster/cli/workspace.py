@@ -7,9 +7,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from rich.table import Table
 
-from paysync_dagster.cli.context import CliContext, FiniteFloatRange, clear_errors, console
+from paysync_dagster.cli.context import (
+    CliContext,
+    FiniteFloatRange,
+    clear_errors,
+    console,
+    new_table,
+)
 
 if TYPE_CHECKING:
     from paysync_dagster.store.workspaces import WorkspaceSummary
@@ -134,7 +139,7 @@ def workspace_list(obj: CliContext) -> None:
 
     summaries = list_workspaces(obj.engine())
     reasons = mock_mode_reasons(obj, summaries)
-    table = Table("workspace", "provider", "mode", "active", "api base", "webhook secret")
+    table = new_table("workspace", "provider", "mode", "active", "api base", "webhook secret")
     for summary in summaries:
         mode = _mode(summary).strip(" ()").removesuffix(" mode") or "-"
         reason = reasons.get((summary.workspace_id, summary.provider))
@@ -162,12 +167,12 @@ def workspace_import(obj: CliContext, file: Path, replace: bool) -> None:
     rejects the file, naming its line. PayFit rows need company_id (no lookup per row).
     """
     from paysync_dagster.cli.workspace_import import read_import_file
-    from paysync_dagster.cli.workspace_setup import register_partitions
+    from paysync_dagster.dagster_names import WORKSPACE_PARTITIONS_NAME
     from paysync_dagster.store.workspaces import save_workspaces
 
     configs = read_import_file(file)
     summaries = save_workspaces(obj.engine(), obj.vault(), configs, replace_existing=replace)
-    register_partitions(obj, sorted({s.workspace_id for s in summaries}))
+    obj.add_partitions(WORKSPACE_PARTITIONS_NAME, sorted({s.workspace_id for s in summaries}))
     console.print(f"{len(summaries)} workspace configuration(s) imported from {file}")
 
 
@@ -178,11 +183,11 @@ def workspace_import(obj: CliContext, file: Path, replace: bool) -> None:
 @clear_errors
 def workspace_remove(obj: CliContext, workspace_id: str, purge_data: bool) -> None:
     """Remove WORKSPACE_ID's configuration and its Dagster partition."""
-    from paysync_dagster.dagster_instance import remove_workspace_partition
+    from paysync_dagster.dagster_names import WORKSPACE_PARTITIONS_NAME
     from paysync_dagster.store.workspaces import remove_workspace
 
     removed = remove_workspace(obj.engine(), workspace_id, purge_data=purge_data)
-    remove_workspace_partition(workspace_id, home=obj.settings.home)
+    obj.delete_partitions(WORKSPACE_PARTITIONS_NAME, [workspace_id])
     console.print(f"workspace {workspace_id!r}: {removed} configuration(s) removed")
 
 

@@ -2,7 +2,7 @@
 
 Every row is validated before anything is written (a bad row rejects the file, naming its
 line); then the configurations are stored in one transaction and their partitions registered
-in one request.
+together (one call to the local instance, or a request per 100 to the webserver).
 """
 
 from __future__ import annotations

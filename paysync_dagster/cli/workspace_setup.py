@@ -1,14 +1,11 @@
-"""What `workspace add|list|import` do beyond parsing: validate, complete, store, register.
-
-Dagster is imported only when no webserver is configured: with `PAYSYNC_DAGSTER_URL` set,
-partitions are registered over its GraphQL API, which keeps the commands fast.
-"""
+"""What `workspace add|list` do beyond parsing: validate, complete, store, register."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
 from paysync_dagster.cli.context import CliContext
+from paysync_dagster.dagster_names import WORKSPACE_PARTITIONS_NAME
 from paysync_dagster.providers.base import Credentials
 from paysync_dagster.providers.configure import add_workspace, client_credentials
 from paysync_dagster.providers.registry import get_provider
@@ -45,23 +42,9 @@ def configure_workspace(
         options=options,
         replace=replace,
     )
-    register_partitions(obj, [summary.workspace_id])
+    obj.add_partitions(WORKSPACE_PARTITIONS_NAME, [summary.workspace_id])
     reason = spec.mock_mode_reason(Credentials(workspace_id, api_key, api_base, dict(options)))
     return summary, reason
-
-
-def register_partitions(obj: CliContext, workspace_ids: Sequence[str]) -> None:
-    """Make the workspaces' Dagster partitions exist now, not at the sensor's next tick:
-    through the webserver when `PAYSYNC_DAGSTER_URL` names one (no Dagster import), else in
-    the local instance."""
-    if obj.settings.dagster_url:
-        from paysync_dagster.dagster_graphql_api import add_partitions
-
-        add_partitions(obj.settings.dagster_url, workspace_ids)
-        return
-    from paysync_dagster.dagster_instance import add_workspace_partitions
-
-    add_workspace_partitions(list(workspace_ids), home=obj.settings.home)
 
 
 def mock_mode_reasons(

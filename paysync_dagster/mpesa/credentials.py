@@ -7,14 +7,22 @@ copied into another bar's row fails to decrypt instead of taking payments for th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal, get_args
 
 import sqlalchemy as sa
 
-from paysync_dagster.mpesa.validation import ENVIRONMENTS, MpesaSettings
 from paysync_dagster.store.tables import mpesa_credentials
 from paysync_dagster.store.vault import Vault, VaultError
 
+if TYPE_CHECKING:
+    # Only a type here: `validation.py` imports pydantic, which `paysync keys rotate` (this
+    # module's other user) has no need for.
+    from paysync_dagster.mpesa.validation import MpesaSettings
+
 PROVIDER = "mpesa"
+# The Daraja environments a bar's credentials are for.
+Environment = Literal["sandbox", "production"]
+ENVIRONMENTS: tuple[str, ...] = get_args(Environment)
 CIPHERTEXT_COLUMNS = (
     "consumer_key_ciphertext",
     "consumer_secret_ciphertext",

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
-Environment = Literal["sandbox", "production"]
-ENVIRONMENTS: tuple[str, ...] = get_args(Environment)
+from paysync_dagster.mpesa.credentials import Environment
+
 MAX_SECRET_LENGTH = 256
 SECRET_FIELDS = ("mpesa_consumer_key", "mpesa_consumer_secret", "mpesa_passkey")
 

@@ -17,16 +17,12 @@ from hypothesis import strategies as st
 
 from paysync_dagster.mpesa import credentials
 from paysync_dagster.mpesa.audit import audit
+from paysync_dagster.mpesa.credentials import ENVIRONMENTS
 from paysync_dagster.mpesa.drift import drifted_bars, find_drift
 from paysync_dagster.mpesa.repair import repair_drift
 from paysync_dagster.mpesa.retry import RetryPolicy
 from paysync_dagster.mpesa.settings import apply_settings
-from paysync_dagster.mpesa.validation import (
-    ENVIRONMENTS,
-    SECRET_FIELDS,
-    MpesaSettings,
-    MpesaSettingsRequest,
-)
+from paysync_dagster.mpesa.validation import SECRET_FIELDS, MpesaSettings, MpesaSettingsRequest
 from paysync_dagster.store.tables import mpesa_credentials, mpesa_repair_failures
 from tests.mpesa.helpers import (
     flags,

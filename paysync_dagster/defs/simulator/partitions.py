@@ -2,6 +2,6 @@
 
 import dagster as dg
 
-SIMULATOR_TARGET_PARTITIONS_NAME = "simulator_target"
+from paysync_dagster.dagster_names import SIMULATOR_TARGET_PARTITIONS_NAME
 
 simulator_target_partitions = dg.DynamicPartitionsDefinition(name=SIMULATOR_TARGET_PARTITIONS_NAME)

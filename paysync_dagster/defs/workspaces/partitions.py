@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from paysync_dagster.defs.workspaces.partition_names import WORKSPACE_PARTITIONS_NAME
+from paysync_dagster.dagster_names import WORKSPACE_PARTITIONS_NAME
 
 workspace_partitions = dg.DynamicPartitionsDefinition(name=WORKSPACE_PARTITIONS_NAME)
 

@@ -2,11 +2,12 @@
 
 A workspace whose key or company id is missing or a placeholder is in mock mode: the sync
 skips it before any request (see `mock_mode.py`, the single list of placeholders).
+`client.py` (and httpx) is imported only when a client or transport is opened.
 """
 
 from __future__ import annotations
 
-import httpx
+from typing import TYPE_CHECKING
 
 from paysync_dagster.providers.base import (
     ClientSettings,
@@ -18,10 +19,14 @@ from paysync_dagster.providers.base import (
     SharedTransport,
 )
 from paysync_dagster.providers.payfit.budgets import DEFAULT_REQUESTS_PER_SECOND, shared_budget
-from paysync_dagster.providers.payfit.client import PayfitApi, open_http_client
 from paysync_dagster.providers.payfit.mapping import MAPPERS
 from paysync_dagster.providers.payfit.mock_mode import mock_mode_reason
 from paysync_dagster.store.workspaces import WorkspaceError, validate_api_base
+
+if TYPE_CHECKING:
+    import httpx
+
+    from paysync_dagster.providers.payfit.client import PayfitApi
 
 PROVIDER = "payfit"
 COMPANY_ID = "company_id"
@@ -48,9 +53,19 @@ def _validate_company_id(value: str) -> str:
     return value
 
 
+def _open_transport(timeout_seconds: float) -> httpx.Client:
+    from paysync_dagster.providers.payfit.client import open_http_client
+
+    return open_http_client(timeout_seconds)
+
+
 def _open_client(
     credentials: Credentials, settings: ClientSettings, transport: SharedTransport | None
 ) -> PayfitApi:
+    import httpx
+
+    from paysync_dagster.providers.payfit.client import PayfitApi
+
     return PayfitApi(
         credentials.api_key,
         company_id=credentials.options.get(COMPANY_ID),
@@ -130,7 +145,7 @@ PAYFIT = Provider(
         ),
     ),
     default_requests_per_second=lambda _credentials: DEFAULT_REQUESTS_PER_SECOND,
-    open_transport=lambda timeout: open_http_client(timeout),
+    open_transport=_open_transport,
     open_client=_open_client,
     test_connection=_test_connection,
     mock_mode=_mock_mode,

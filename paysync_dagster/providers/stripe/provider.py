@@ -1,8 +1,13 @@
-"""Stripe in the provider registry: its entities, credentials, client and connection test."""
+"""Stripe in the provider registry: its entities, credentials, client and connection test.
+
+`client.py` (and with it the `stripe` SDK, which takes longer to import than the rest of
+`paysync workspace add`) is imported only when a client or transport is opened: commands that
+validate and store credentials never need it.
+"""
 
 from __future__ import annotations
 
-import stripe
+from typing import TYPE_CHECKING
 
 from paysync_dagster.providers.base import (
     ClientSettings,
@@ -15,11 +20,6 @@ from paysync_dagster.providers.base import (
 )
 from paysync_dagster.providers.errors import ProviderError
 from paysync_dagster.providers.rate_budget import RateBudget
-from paysync_dagster.providers.stripe.client import (
-    StripeApi,
-    default_requests_per_second,
-    open_http_client,
-)
 from paysync_dagster.providers.stripe.credentials import validate_api_key, validate_webhook_secret
 from paysync_dagster.providers.stripe.entities import (
     DESCRIPTIONS,
@@ -30,10 +30,31 @@ from paysync_dagster.providers.stripe.entities import (
 )
 from paysync_dagster.providers.stripe.mapping import MAPPERS
 
+if TYPE_CHECKING:
+    import stripe
+
+    from paysync_dagster.providers.stripe.client import StripeApi
+
+
+def _default_requests_per_second(credentials: Credentials) -> float:
+    from paysync_dagster.providers.stripe.client import default_requests_per_second
+
+    return default_requests_per_second(credentials.api_key)
+
+
+def _open_transport(timeout_seconds: float) -> stripe.HTTPXClient:
+    from paysync_dagster.providers.stripe.client import open_http_client
+
+    return open_http_client(timeout_seconds)
+
 
 def _open_client(
     credentials: Credentials, settings: ClientSettings, transport: SharedTransport | None
 ) -> StripeApi:
+    import stripe
+
+    from paysync_dagster.providers.stripe.client import StripeApi
+
     if transport is not None and not isinstance(transport, stripe.HTTPXClient):
         raise TypeError("Stripe clients share a stripe.HTTPXClient")
     return StripeApi(
@@ -48,6 +69,8 @@ def _open_client(
 
 def _test_connection(credentials: Credentials) -> ConnectionResult:
     """List one customer: proves the key, the base URL and the network in one call."""
+    from paysync_dagster.providers.stripe.client import StripeApi
+
     api = StripeApi(credentials.api_key, api_base=credentials.api_base, max_retries=1)
     try:
         page = next(api.list_pages("customers", page_size=1))
@@ -87,10 +110,8 @@ STRIPE = Provider(
             validate_webhook_secret,
         ),
     ),
-    default_requests_per_second=lambda credentials: default_requests_per_second(
-        credentials.api_key
-    ),
-    open_transport=open_http_client,
+    default_requests_per_second=_default_requests_per_second,
+    open_transport=_open_transport,
     open_client=_open_client,
     test_connection=_test_connection,
     is_test_mode=is_test_key,

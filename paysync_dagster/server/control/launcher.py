@@ -16,9 +16,8 @@ from urllib.parse import urlsplit
 import httpx
 from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
 
-from paysync_dagster.dagster_instance import CODE_LOCATION, REPOSITORY_NAME
+from paysync_dagster.dagster_names import CODE_LOCATION, REPOSITORY_NAME, WORKSPACE_PARTITIONS_NAME
 from paysync_dagster.defs.syncing.keys import entity_asset_key, sync_job_name
-from paysync_dagster.defs.workspaces.partitions import WORKSPACE_PARTITIONS_NAME
 from paysync_dagster.providers.base import Provider
 
 PARTITION_TAG = "dagster/partition"
