@@ -1,7 +1,8 @@
 """Shared fixtures: a migrated database on every backend, a vault, and Stripe sandboxes.
 
 Every database test runs on a fresh SQLite file, and also on PostgreSQL when
-`PAYSYNC_TEST_DATABASE_URL` names a server (each test gets its own schema, dropped after).
+`PAYSYNC_TEST_DATABASE_URL` names a server (each test gets its own database, dropped after).
+Both are copies of a template the migrations built once per session (`MigratedTemplates`).
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from paysync_dagster.providers.configure import add_workspace
 from paysync_dagster.sandbox.payfit import PayfitSandboxSettings
 from paysync_dagster.sandbox.payfit import running_sandbox as running_payfit_sandbox
 from paysync_dagster.sandbox.stripe import StripeSandboxSettings, running_sandbox
-from paysync_dagster.store.database import create_engine, upgrade
+from paysync_dagster.store.database import create_engine
 from paysync_dagster.store.vault import KeyRing, Vault
-from tests.support import BACKENDS, POSTGRES_URL, fake_api_key, postgres_schema_url
+from tests.support import BACKENDS, POSTGRES_URL, MigratedTemplates, fake_api_key
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -32,30 +33,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+@pytest.fixture(scope="session")
+def migrated_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MigratedTemplates]:
+    """Each backend migrated once per session (and xdist worker), by the real migrations."""
+    with MigratedTemplates(tmp_path_factory.mktemp("migrated")) as templates:
+        yield templates
+
+
 @pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
-    """A migrated, empty database URL on each backend."""
+def database_url(
+    request: pytest.FixtureRequest, tmp_path, migrated_templates: MigratedTemplates
+) -> Iterator[str]:
+    """A migrated, empty database URL on each backend: a copy of the session's migrated
+    template, as `upgrade` leaves a new database (SQLite: a file; PostgreSQL: a database)."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'paysync.db'}"
-        engine = create_engine(url)
-        upgrade(engine)
-        engine.dispose()
-        yield url
+        yield migrated_templates.sqlite_copy(tmp_path / "paysync.db")
         return
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as connection:
-        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    url = postgres_schema_url(schema)
-    engine = create_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    try:
+    with migrated_templates.postgresql_copy() as url:
         yield url
-    finally:
-        with admin.begin() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture

@@ -1,13 +1,14 @@
 """One migrated database per backend and test module, shared by the property tests.
 
 Hypothesis runs hundreds of examples per property; each example empties the M-Pesa tables
-(`helpers.reset`) instead of creating a schema, which keeps both backends fast.
+(`helpers.reset`) instead of copying a database, which keeps both backends fast.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 import httpx
@@ -17,36 +18,27 @@ import sqlalchemy as sa
 from paysync_dagster.server import ServerContext, build_app
 from paysync_dagster.serving import server_in_thread, uvicorn_server
 from paysync_dagster.settings import Settings
-from paysync_dagster.store.database import create_engine, upgrade
+from paysync_dagster.store.database import create_engine
 from paysync_dagster.store.tokens import create_token
 from paysync_dagster.store.vault import KeyRing, Vault
 from tests.mpesa.helpers import install_fault_trigger
-from tests.support import BACKENDS, POSTGRES_URL, postgres_schema_url
+from tests.support import BACKENDS, MigratedTemplates
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def shared_database(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[str]:
+def shared_database(
+    request: pytest.FixtureRequest, tmp_path_factory, migrated_templates: MigratedTemplates
+) -> Iterator[str]:
     """A migrated database URL for the whole module, with the fault trigger installed."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('mpesa') / 'paysync.db'}"
-        admin = None
-    else:
-        schema = f"t_{uuid.uuid4().hex[:12]}"
-        admin = create_engine(POSTGRES_URL)
-        with admin.begin() as connection:
-            connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        url = postgres_schema_url(schema)
-    engine = create_engine(url)
-    upgrade(engine)
-    install_fault_trigger(engine)
-    engine.dispose()
-    try:
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            url = migrated_templates.sqlite_copy(tmp_path_factory.mktemp("mpesa") / "paysync.db")
+        else:
+            url = stack.enter_context(migrated_templates.postgresql_copy())
+        engine = create_engine(url)
+        install_fault_trigger(engine)
+        engine.dispose()
         yield url
-    finally:
-        if admin is not None:
-            with admin.begin() as connection:
-                connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
 
 
 @pytest.fixture(scope="module")

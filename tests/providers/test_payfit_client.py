@@ -585,7 +585,9 @@ def test_contracts_need_their_collaborator():
 
 @pytest.mark.parametrize(
     ("api_key", "company_id"),
-    [("placeholder-payfit-key", COMPANY), (fake_payfit_key(), "placeholder-company-id"),
+    # A fixed id for the fresh key: pytest-xdist's workers must collect the same test names.
+    [("placeholder-payfit-key", COMPANY),
+     pytest.param(fake_payfit_key(), "placeholder-company-id", id="fresh-key-placeholder-company"),
      ("", COMPANY), ("changeme", None)],
 )  # fmt: skip
 def test_the_client_refuses_placeholder_credentials_before_any_request(

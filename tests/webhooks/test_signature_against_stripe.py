@@ -52,3 +52,20 @@ def test_an_old_timestamp_is_refused_by_both():
         stripe.WebhookSignature.verify_header(BODY.decode(), header, secret, tolerance=300)
     with pytest.raises(SignatureError):
         verify_signature(header, BODY, [secret], tolerance_seconds=300)
+
+
+@pytest.mark.parametrize(
+    ("offset", "accepted"),
+    [(-301, False), (-300, True), (300, True), (301, False)],
+    ids=["301s-old", "300s-old", "300s-ahead", "301s-ahead"],
+)
+def test_the_tolerance_window_includes_its_edges_and_nothing_past_them(offset, accepted):
+    secret, now = _secret(), 1_800_000_000
+    header = sign_header(secret, BODY, timestamp=now + offset)
+    if accepted:
+        assert verify_signature(header, BODY, [secret], now=now, tolerance_seconds=300) == (
+            now + offset
+        )
+    else:
+        with pytest.raises(SignatureError, match="outside the tolerance window"):
+            verify_signature(header, BODY, [secret], now=now, tolerance_seconds=300)
