@@ -84,6 +84,7 @@ def build_app(
         ],
         lifespan=lifespan,
     )
+    errors.install_outer(app)
     api.state = app.state
     app.state.context = context
     app.state.services = tuple(services)

@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 
 from paysync_dagster.server.bodies import OUT_OF_BOUNDS_SCOPE_KEY
@@ -87,4 +88,11 @@ async def _http_error(_request: Request, error: Exception) -> JSONResponse:
 def install(app: FastAPI) -> None:
     """Answer validation and HTTP errors of every route with an `ErrorBody`."""
     app.add_exception_handler(RequestValidationError, _validation_failed)
+    app.add_exception_handler(HTTPException, _http_error)
+
+
+def install_outer(app: Starlette) -> None:
+    """Answer the front app's own HTTP errors with an `ErrorBody` too: a path no route can
+    match (one holding a newline, which the mount at `/` does not match) got Starlette's
+    plain-text 404 (found by schemathesis)."""
     app.add_exception_handler(HTTPException, _http_error)

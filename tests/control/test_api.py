@@ -366,3 +366,12 @@ def test_mpesa_settings_need_an_admin_or_carried_over_token(api, engine):
     )
     with api.client(carried) as client:
         assert client.get("/api/v1/sync/config").status_code == 403
+
+
+@pytest.mark.parametrize("path", ["/api/bars/%0Ah/payment-methods", "/no/such/route"])
+def test_a_path_no_route_matches_gets_a_json_404(api, path):
+    with api.client(api.admin) as client:
+        response = client.get(path)
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {"success": False, "message": "Not Found"}
