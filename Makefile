@@ -27,11 +27,15 @@ chromium:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
 	  else echo "the browser tests need chromium: sudo apt-get install -y chromium" >&2; exit 1; fi; }
 
+# Most tests wait on servers and Dagster runs, so 3 pytest-xdist workers keep 2 cores busy;
+# `make test TEST_WORKERS=0` runs them in one process.
+TEST_WORKERS ?= 3
+
 test: $(STAMP) chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/dg check defs
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -11,6 +11,7 @@ import secrets
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -23,14 +24,37 @@ from paysync_dagster.store.database import create_engine
 from paysync_dagster.store.vault import KeyRing, Vault
 from tests.support import BACKENDS, POSTGRES_URL, MigratedTemplates, fake_api_key
 
+# The browser flows' folder, as pytest names its tests.
+UI_TESTS = "tests/ui/"
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Slow tests first (a stable sort: the order is otherwise the files'), so that on
+    # pytest-xdist's workers they overlap the many short ones instead of ending the run alone.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
     if POSTGRES_URL:
         return
     skip = pytest.mark.skip(reason="PostgreSQL tests need PAYSYNC_TEST_DATABASE_URL")
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under `pytest -n N`: every test is its own unit of work, except the browser flows,
+    which share one local stack and run in order on one worker.
+
+    xdist's own `--dist loadgroup` cannot do it with pytest 9: it tags the groups through a
+    node attribute pytest 9 no longer reads, so a group's tests spread across workers.
+    """
+    from xdist.scheduler import LoadScopeScheduling
+
+    class BrowserFlowsTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return UI_TESTS if nodeid.startswith(UI_TESTS) else nodeid
+
+    return BrowserFlowsTogether(config, log)
 
 
 @pytest.fixture(scope="session")

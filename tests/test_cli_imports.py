@@ -23,6 +23,8 @@ from paysync_dagster.dagster_names import WORKSPACE_PARTITIONS_NAME
 from paysync_dagster.store.vault import KeyRing
 from tests.support import fake_api_key, run_paysync
 
+pytestmark = pytest.mark.slow  # runs every light command as a fresh process
+
 # Packages none of these commands need; `dagster` stands for every `dagster*` package.
 HEAVY = {
     "dagster", "alembic", "stripe", "requests", "httpx", "starlette", "fastapi", "uvicorn",

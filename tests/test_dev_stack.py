@@ -8,10 +8,12 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import httpx
+import pytest
 import stripe
 
 from paysync_dagster.providers.configure import add_workspace
@@ -19,6 +21,8 @@ from paysync_dagster.sandbox.local import SandboxRecord, record_sandbox
 from paysync_dagster.store.database import create_engine, upgrade
 from paysync_dagster.store.vault import KeyRing, Vault
 from tests.support import fake_api_key
+
+pytestmark = pytest.mark.slow  # starts paysync dev: sandbox, paysync serve and dagster dev
 
 # Generous: on a loaded 2-core machine `dagster dev` has taken over two minutes to load.
 DEADLINE_SECONDS = 300
@@ -91,8 +95,19 @@ def test_dev_brings_the_stack_up_and_ctrl_c_stops_all_of_it(tmp_path):
          "--serve-port", str(serve_port), "--dagster-port", str(dagster_port)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
+    output: list[str] = []
+    # Read as the user would, line by line: Ctrl-C before the stack says it is up is not the
+    # flow under test (the URLs can answer a moment before paysync dev prints it).
+    reader = threading.Thread(target=_read_lines, args=(child, output), daemon=True)
+    reader.start()
+
+    def stack_is_up() -> bool:
+        assert child.poll() is None, f"paysync dev exited:\n{''.join(output)[-3000:]}"
+        return any("the local stack is up" in line for line in output)
+
     try:
-        _poll(lambda: _answers(f"http://127.0.0.1:{dagster_port}/server_info"), "dagster dev")
+        _poll(stack_is_up, "paysync dev says the local stack is up")
+        assert _answers(f"http://127.0.0.1:{dagster_port}/server_info")
         _poll(lambda: _answers(f"http://127.0.0.1:{serve_port}/readyz"), "paysync serve")
         client = stripe.StripeClient(
             api_key, base_addresses={"api": f"http://127.0.0.1:{sandbox_port}"}
@@ -109,10 +124,15 @@ def test_dev_brings_the_stack_up_and_ctrl_c_stops_all_of_it(tmp_path):
     finally:
         if child.poll() is None:
             child.kill()
-        output = child.stdout.read() if child.stdout else ""
-    assert "the local stack is up" in output
-    assert "stripe sandbox local" in output
-    assert "Traceback" not in output
+        reader.join(DEADLINE_SECONDS)
+    printed = "".join(output)
+    assert "stripe sandbox local" in printed
+    assert "Traceback" not in printed
+
+
+def _read_lines(child: subprocess.Popen[str], lines: list[str]) -> None:
+    for line in child.stdout or ():
+        lines.append(line)
 
 
 def _live_pids() -> set[int]:

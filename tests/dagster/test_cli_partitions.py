@@ -26,6 +26,8 @@ from paysync_dagster.dagster_names import (
 )
 from tests.support import fake_api_key, run_paysync
 
+pytestmark = pytest.mark.slow  # starts a Dagster webserver
+
 
 def _partitions(name: str) -> list[str]:
     """The partitions in the webserver's instance (DAGSTER_HOME in this process)."""

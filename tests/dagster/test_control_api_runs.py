@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 
 import httpx
+import pytest
 from dagster_graphql import DagsterGraphQLClient
 
 from paysync_dagster.providers.configure import add_workspace
@@ -17,6 +18,8 @@ from paysync_dagster.serving import server_in_thread, uvicorn_server
 from paysync_dagster.settings import Settings
 from paysync_dagster.store.database import create_engine
 from paysync_dagster.store.tokens import create_token
+
+pytestmark = pytest.mark.slow  # starts a Dagster webserver
 
 # A run of a few customers, its worker's start-up included.
 DEADLINE_SECONDS = 240

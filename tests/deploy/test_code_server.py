@@ -22,7 +22,7 @@ import pytest
 from paysync_dagster.store.vault import KeyRing
 from tests.deploy.conftest import DEPLOY, REPO_ROOT
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]  # a code server, webserver and daemon
 
 STARTUP_DEADLINE_SECONDS = 45.0
 POLL_SECONDS = 0.25

@@ -8,11 +8,14 @@ import statistics
 import uuid
 
 import dagster as dg
+import pytest
 
 from paysync_dagster.defs.resources import DatabaseResource
 from paysync_dagster.defs.simulator import sensors
 from paysync_dagster.defs.simulator.jobs import simulator_payments_job
 from paysync_dagster.simulator.targets import Target, remove_target, save_target
+
+pytestmark = pytest.mark.slow  # hundreds of sensor evaluations
 
 INTERVAL, JITTER, TICK = 300, 120, 20
 START = 1_800_000_000.0

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Locator, Page, expect
 
@@ -23,6 +24,8 @@ from tests.ui.stack import (
     Stack,
     wait_until,
 )
+
+pytestmark = pytest.mark.slow  # the whole local stack and a browser
 
 HEALTHY = sorted(DEMO_SIZES)
 # The demo's PayFit workspaces have no Stripe configuration: the Stripe assets record their
