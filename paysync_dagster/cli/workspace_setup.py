@@ -7,9 +7,9 @@ from collections.abc import Mapping, Sequence
 from paysync_dagster.cli.context import CliContext
 from paysync_dagster.dagster_names import WORKSPACE_PARTITIONS_NAME
 from paysync_dagster.providers.base import Credentials
-from paysync_dagster.providers.configure import add_workspace, client_credentials
+from paysync_dagster.providers.configure import add_workspace, stored_mock_mode_reason
 from paysync_dagster.providers.registry import get_provider
-from paysync_dagster.store.workspaces import WorkspaceSummary, load_credentials
+from paysync_dagster.store.workspaces import WorkspaceSummary
 
 
 def configure_workspace(
@@ -56,10 +56,9 @@ def mock_mode_reasons(
         spec = get_provider(summary.provider)
         if not spec.has_mock_mode:
             continue
-        stored = load_credentials(
-            obj.engine(), obj.vault(), workspace_id=summary.workspace_id, provider=spec.name
+        reason = stored_mock_mode_reason(
+            obj.engine(), obj.vault(), workspace_id=summary.workspace_id, provider=spec
         )
-        reason = spec.mock_mode_reason(client_credentials(stored))
         if reason is not None:
             reasons[(summary.workspace_id, summary.provider)] = reason
     return reasons

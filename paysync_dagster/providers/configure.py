@@ -145,6 +145,17 @@ def client_credentials(stored: WorkspaceCredentials) -> Credentials:
     )
 
 
+def stored_mock_mode_reason(
+    engine: sa.Engine, vault: Vault, *, workspace_id: str, provider: Provider
+) -> str | None:
+    """Why `workspace_id`'s stored configuration for `provider` must not be called (None: it
+    may be). Raises `WorkspaceError` or `VaultError` when it cannot be read."""
+    stored = store.load_credentials(
+        engine, vault, workspace_id=workspace_id, provider=provider.name
+    )
+    return provider.mock_mode_reason(client_credentials(stored))
+
+
 # The fields a bulk import row may carry; `options` fields are the providers' own.
 IMPORT_FIELDS = (
     "workspace_id",

@@ -18,6 +18,7 @@ from paysync_dagster.defs.workspaces.partitions import (
     WORKSPACE_PARTITIONS_NAME,
     partition_range_tags,
 )
+from paysync_dagster.defs.workspaces.sensors import workspace_partitions_sensor
 from paysync_dagster.providers.configure import add_workspace
 from paysync_dagster.providers.payfit.client import PayfitApi
 from paysync_dagster.providers.payfit.provider import COMPANY_ID, OAUTH_BASE, PAYFIT
@@ -146,6 +147,34 @@ def test_mock_mode_makes_no_request_then_real_credentials_end_it(
         assert _sync(instance, database_url, "pending", "pending").success
         assert requests_received(url) != []
         assert _materialized(instance) == {"collaborators": {"pending"}, "contracts": {"pending"}}
+
+
+def test_the_initial_sync_waits_until_a_workspace_leaves_mock_mode(
+    database_url, engine, vault, payfit_sandbox
+):
+    """The partition sensor launches no initial sync of a mock-mode workspace (it would call
+    nothing, and the UI would show a run that synced nothing); storing real credentials
+    launches it at the next tick."""
+    url, settings = payfit_sandbox(collaborators=3)
+    _configure_mock(engine, vault, "pending", url)
+    _configure(engine, vault, "live", url, settings)
+    with (
+        dg.instance_for_test() as instance,
+        dg.build_sensor_context(
+            instance=instance,
+            resources={"database": DatabaseResource(url=database_url), "vault": VaultResource()},
+        ) as context,
+    ):
+        result = workspace_partitions_sensor(context)
+        assert [r.partition_key for r in result.run_requests] == ["live"]
+        (adds,) = result.dynamic_partitions_requests
+        assert adds.partition_keys == ["live", "pending"]  # a partition all the same
+
+        _configure(engine, vault, "pending", url, settings, replace=True)
+        result = workspace_partitions_sensor(context)
+        assert [r.partition_key for r in result.run_requests] == ["live", "pending"]
+        assert {r.tags["paysync/trigger"] for r in result.run_requests} == {"initial-sync"}
+    assert requests_received(url) == []  # deciding needs no call to PayFit
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -291,7 +291,8 @@ def test_partition_sensor_follows_configured_workspaces(
     with (
         dg.instance_for_test() as instance,
         dg.build_sensor_context(
-            instance=instance, resources={"database": DatabaseResource(url=database_url)}
+            instance=instance,
+            resources={"database": DatabaseResource(url=database_url), "vault": VaultResource()},
         ) as context,
     ):
         instance.add_dynamic_partitions(WORKSPACE_PARTITIONS_NAME, ["stale"])

@@ -18,8 +18,8 @@ from paysync_dagster.defs.resources import VaultResource
 from paysync_dagster.defs.syncing.keys import configured_check_name, entity_asset_key
 from paysync_dagster.defs.workspaces.partitions import workspace_partitions
 from paysync_dagster.providers.base import Provider
-from paysync_dagster.providers.configure import client_credentials
-from paysync_dagster.store.workspaces import WorkspaceError, load_credentials
+from paysync_dagster.providers.configure import stored_mock_mode_reason
+from paysync_dagster.store.workspaces import WorkspaceError
 from paysync_dagster.sync import checks
 from paysync_dagster.sync.checks import CheckOutcome
 
@@ -145,9 +145,8 @@ def _mock_mode_reason(
     provider: Provider, engine: sa.Engine, vault: VaultResource, workspace_id: str
 ) -> str | None:
     try:
-        stored = load_credentials(
-            engine, vault.get_vault(), workspace_id=workspace_id, provider=provider.name
+        return stored_mock_mode_reason(
+            engine, vault.get_vault(), workspace_id=workspace_id, provider=provider
         )
     except WorkspaceError as error:
         return str(error)
-    return provider.mock_mode_reason(client_credentials(stored))
