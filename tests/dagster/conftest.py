@@ -1,6 +1,7 @@
-"""A real `dagster-webserver` on a temporary instance, for tests that talk to it over GraphQL.
+"""A real `dagster-webserver` on a temporary instance, for tests that talk to it over GraphQL;
+and a sensor context with paysync's resources, for evaluating sensors directly.
 
-It runs on a free port with a temporary DAGSTER_HOME (the default run coordinator: runs
+The webserver runs on a free port with a temporary DAGSTER_HOME (the default run coordinator: runs
 start at once, no daemon needed), loading `paysync_dagster.definitions` as the location
 `paysync_dagster`, with paysync's tables in a migrated SQLite file its runs also use.
 """
@@ -15,10 +16,12 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import dagster as dg
 import httpx
 import pytest
 
 from paysync_dagster.dagster_names import CODE_LOCATION
+from paysync_dagster.defs.resources import DatabaseResource, VaultResource
 from paysync_dagster.store.database import create_engine, upgrade
 
 # Loading the code location dominates the webserver's start (about 10 s on 2 idle cores);
@@ -97,3 +100,17 @@ def dagster_webserver(
         except subprocess.TimeoutExpired:
             child.kill()
         log.close()
+
+
+@pytest.fixture
+def sensor_context(database_url: str, vault) -> Iterator[dg.SensorEvaluationContext]:
+    """A sensor context on a fresh Dagster instance (`context.instance`), with paysync's
+    database and the test's vault as resources."""
+    with (
+        dg.instance_for_test() as instance,
+        dg.build_sensor_context(
+            instance=instance,
+            resources={"database": DatabaseResource(url=database_url), "vault": VaultResource()},
+        ) as context,
+    ):
+        yield context

@@ -150,7 +150,7 @@ def test_mock_mode_makes_no_request_then_real_credentials_end_it(
 
 
 def test_the_initial_sync_waits_until_a_workspace_leaves_mock_mode(
-    database_url, engine, vault, payfit_sandbox
+    sensor_context, engine, vault, payfit_sandbox
 ):
     """The partition sensor launches no initial sync of a mock-mode workspace (it would call
     nothing, and the UI would show a run that synced nothing); storing real credentials
@@ -158,22 +158,15 @@ def test_the_initial_sync_waits_until_a_workspace_leaves_mock_mode(
     url, settings = payfit_sandbox(collaborators=3)
     _configure_mock(engine, vault, "pending", url)
     _configure(engine, vault, "live", url, settings)
-    with (
-        dg.instance_for_test() as instance,
-        dg.build_sensor_context(
-            instance=instance,
-            resources={"database": DatabaseResource(url=database_url), "vault": VaultResource()},
-        ) as context,
-    ):
-        result = workspace_partitions_sensor(context)
-        assert [r.partition_key for r in result.run_requests] == ["live"]
-        (adds,) = result.dynamic_partitions_requests
-        assert adds.partition_keys == ["live", "pending"]  # a partition all the same
+    result = workspace_partitions_sensor(sensor_context)
+    assert [r.partition_key for r in result.run_requests] == ["live"]
+    (adds,) = result.dynamic_partitions_requests
+    assert adds.partition_keys == ["live", "pending"]  # a partition all the same
 
-        _configure(engine, vault, "pending", url, settings, replace=True)
-        result = workspace_partitions_sensor(context)
-        assert [r.partition_key for r in result.run_requests] == ["live", "pending"]
-        assert {r.tags["paysync/trigger"] for r in result.run_requests} == {"initial-sync"}
+    _configure(engine, vault, "pending", url, settings, replace=True)
+    result = workspace_partitions_sensor(sensor_context)
+    assert [r.partition_key for r in result.run_requests] == ["live", "pending"]
+    assert {r.tags["paysync/trigger"] for r in result.run_requests} == {"initial-sync"}
     assert requests_received(url) == []  # deciding needs no call to PayFit
 
 

@@ -284,46 +284,38 @@ def test_reference_check_fails_and_blocks_downstream(database_url, engine, vault
 
 
 def test_partition_sensor_follows_configured_workspaces(
-    database_url, engine, vault, stripe_workspace
+    database_url, engine, vault, stripe_workspace, sensor_context
 ):
     stripe_workspace("alpha", customers=5)
     stripe_workspace("beta", customers=5)
-    with (
-        dg.instance_for_test() as instance,
-        dg.build_sensor_context(
-            instance=instance,
-            resources={"database": DatabaseResource(url=database_url), "vault": VaultResource()},
-        ) as context,
-    ):
-        instance.add_dynamic_partitions(WORKSPACE_PARTITIONS_NAME, ["stale"])
-        result = workspace_partitions_sensor(context)
-        adds, deletes = result.dynamic_partitions_requests
-        assert isinstance(adds, dg.AddDynamicPartitionsRequest)
-        assert adds.partition_keys == ["alpha", "beta"]
-        assert isinstance(deletes, dg.DeleteDynamicPartitionsRequest)
-        assert deletes.partition_keys == ["stale"]
-        assert [r.partition_key for r in result.run_requests] == ["alpha", "beta"]
+    context, instance = sensor_context, sensor_context.instance
+    instance.add_dynamic_partitions(WORKSPACE_PARTITIONS_NAME, ["stale"])
+    result = workspace_partitions_sensor(context)
+    adds, deletes = result.dynamic_partitions_requests
+    assert isinstance(adds, dg.AddDynamicPartitionsRequest)
+    assert adds.partition_keys == ["alpha", "beta"]
+    assert isinstance(deletes, dg.DeleteDynamicPartitionsRequest)
+    assert deletes.partition_keys == ["stale"]
+    assert [r.partition_key for r in result.run_requests] == ["alpha", "beta"]
 
-        # Partitions registered by `paysync workspace add`, not by the sensor: the initial
-        # syncs are still requested, under the same run keys (Dagster launches a key once).
-        instance.delete_dynamic_partition(WORKSPACE_PARTITIONS_NAME, "stale")
-        instance.add_dynamic_partitions(WORKSPACE_PARTITIONS_NAME, ["alpha", "beta"])
-        again = workspace_partitions_sensor(context)
-        assert again.dynamic_partitions_requests == []
-        assert [r.run_key for r in again.run_requests] == [r.run_key for r in result.run_requests]
+    # Partitions registered by `paysync workspace add`, not by the sensor: the initial
+    # syncs are still requested, under the same run keys (Dagster launches a key once).
+    instance.delete_dynamic_partition(WORKSPACE_PARTITIONS_NAME, "stale")
+    instance.add_dynamic_partitions(WORKSPACE_PARTITIONS_NAME, ["alpha", "beta"])
+    again = workspace_partitions_sensor(context)
+    assert again.dynamic_partitions_requests == []
+    assert [r.run_key for r in again.run_requests] == [r.run_key for r in result.run_requests]
 
-        # Once a workspace has synced, it is not requested again.
-        assert _sync(instance, database_url, vault, "alpha", "alpha").success
-        assert [r.partition_key for r in workspace_partitions_sensor(context).run_requests] == [
-            "beta"
-        ]
+    # Once a workspace has synced, it is not requested again.
+    assert _sync(instance, database_url, vault, "alpha", "alpha").success
+    assert [r.partition_key for r in workspace_partitions_sensor(context).run_requests] == ["beta"]
 
-        remove_workspace(engine, "beta")
-        result = workspace_partitions_sensor(context)
-        assert result.run_requests == []
-        (delete_beta,) = result.dynamic_partitions_requests
-        assert isinstance(delete_beta, dg.DeleteDynamicPartitionsRequest)
-        assert delete_beta.partition_keys == ["beta"]
+    remove_workspace(engine, "beta")
+    result = workspace_partitions_sensor(context)
+    assert result.run_requests == []
+    (delete_beta,) = result.dynamic_partitions_requests
+    assert isinstance(delete_beta, dg.DeleteDynamicPartitionsRequest)
+    assert delete_beta.partition_keys == ["beta"]
 
 
 def test_schedule_requests_one_batched_run_for_up_to_50_workspaces():
