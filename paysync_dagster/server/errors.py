@@ -22,12 +22,13 @@ from paysync_dagster.server.bodies import OUT_OF_BOUNDS_SCOPE_KEY
 MPESA_SETTINGS_PATH = "/api/mpesa-settings"
 _MAX_FIELD_NAME = 64
 # pydantic's wording for these is about Python, not about the request.
+_NOT_AN_OBJECT = "must be a JSON object"
 _MESSAGES = {
     "missing": "is required",
     "extra_forbidden": "unexpected field",
-    "model_attributes_type": "must be a JSON object",
-    "dict_type": "must be a JSON object",
-    "model_type": "must be a JSON object",
+    "model_attributes_type": _NOT_AN_OBJECT,
+    "dict_type": _NOT_AN_OBJECT,
+    "model_type": _NOT_AN_OBJECT,
 }
 
 
@@ -77,7 +78,15 @@ async def _validation_failed(request: Request, error: Exception) -> JSONResponse
     )
     errors = field_errors(error.errors())
     errors.update(request.scope.get(OUT_OF_BOUNDS_SCOPE_KEY, {}))
+    if errors.get("body") == _NOT_AN_OBJECT and not _sent_as_json(request):
+        # `curl -d` sends a form's content type: say what to send, not only what is wrong.
+        errors["body"] = f"{_NOT_AN_OBJECT}, sent with Content-Type: application/json"
     return error_response(422, message, errors)
+
+
+def _sent_as_json(request: Request) -> bool:
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    return media_type == "application/json" or media_type.endswith("+json")
 
 
 async def _http_error(_request: Request, error: Exception) -> JSONResponse:

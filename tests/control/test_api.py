@@ -309,6 +309,21 @@ def test_invalid_bodies_name_each_field_and_large_ones_are_413(api):
         assert big.status_code == 413
 
 
+def test_a_json_body_sent_as_a_form_is_told_to_send_json_and_stores_nothing(api, engine):
+    """`curl -d '{…}'` labels the body as a form: the 422 says which content type to send."""
+    body = b'{"provider_name": "stripe", "configuration": {"api_key": "sk_test_x"}}'
+    with api.client(api.acme) as client:
+        response = client.post(
+            "/api/v1/sync/config",
+            content=body,
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+        assert response.status_code == 422
+        assert "Content-Type: application/json" in response.json()["errors"]["body"]
+        assert "sk_test_x" not in response.text
+        assert client.get("/api/v1/sync/config").json() == []
+
+
 def test_token_checks_are_cached_for_a_moment(engine, vault, database_url, tmp_path):
     """A valid token's check is reused (no token query per poll), a failed one never is."""
     options = AuthOptions(token_cache_seconds=60)

@@ -65,11 +65,14 @@ def workspace_partitions_sensor(
                     tags={"paysync/trigger": "initial-sync"},
                 )
             )
-    mock_note = f"; {len(in_mock_mode)} in mock mode, not synced" if in_mock_mode else ""
+    mock_note = (
+        f" ({len(in_mock_mode)} in mock mode: no initial sync until real credentials are stored)"
+        if in_mock_mode
+        else ""
+    )
     if not added and not removed and not run_requests:
         return dg.SkipReason(
-            f"{len(existing)} workspace partition(s) match the configuration, all synced"
-            + mock_note
+            f"{len(existing)} workspace partition(s) match the configuration, all synced{mock_note}"
         )
     requests: list[dg.AddDynamicPartitionsRequest | dg.DeleteDynamicPartitionsRequest] = []
     if added:
