@@ -3,11 +3,10 @@
 import dagster as dg
 
 from paysync_dagster.defs.simulator.assets import PAYMENTS_KEY
-from paysync_dagster.defs.simulator.partitions import simulator_target_partitions
 
+# Partitioned by simulator target, as its one asset is (Dagster infers it from the selection).
 simulator_payments_job = dg.define_asset_job(
     "simulator_payments_job",
     selection=dg.AssetSelection.assets(PAYMENTS_KEY),
-    partitions_def=simulator_target_partitions,
     description="Synthetic checkouts against one simulator target (config: iterations).",
 )
