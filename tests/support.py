@@ -8,10 +8,12 @@ import secrets
 import shutil
 import subprocess
 import sys
+import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 import sqlalchemy as sa
@@ -21,6 +23,22 @@ from paysync_dagster.store.database import create_engine, upgrade
 REPO_ROOT = Path(__file__).resolve().parents[1]
 POSTGRES_URL = os.environ.get("PAYSYNC_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+POLL_SECONDS = 0.25
+
+T = TypeVar("T")
+
+
+def wait_until(condition: Callable[[], T | None], what: str, seconds: float) -> T:
+    """Poll `condition` until it returns something truthy, and return that; fail naming
+    `what` after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {seconds:.0f}s")
+        time.sleep(POLL_SECONDS)
 
 
 def postgres_database_url(database: str) -> str:

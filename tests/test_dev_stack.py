@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import httpx
@@ -20,7 +19,7 @@ from paysync_dagster.providers.configure import add_workspace
 from paysync_dagster.sandbox.local import SandboxRecord, record_sandbox
 from paysync_dagster.store.database import create_engine, upgrade
 from paysync_dagster.store.vault import KeyRing, Vault
-from tests.support import fake_api_key
+from tests.support import fake_api_key, wait_until
 
 pytestmark = pytest.mark.slow  # starts paysync dev: sandbox, paysync serve and dagster dev
 
@@ -32,14 +31,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _poll(condition, what: str, deadline: float = DEADLINE_SECONDS) -> None:
-    end = time.monotonic() + deadline
-    while not condition():
-        if time.monotonic() > end:
-            raise AssertionError(f"{what} within {deadline}s")
-        time.sleep(0.2)
 
 
 def _answers(url: str) -> bool:
@@ -106,9 +97,13 @@ def test_dev_brings_the_stack_up_and_ctrl_c_stops_all_of_it(tmp_path):
         return any("the local stack is up" in line for line in output)
 
     try:
-        _poll(stack_is_up, "paysync dev says the local stack is up")
+        wait_until(stack_is_up, "paysync dev says the local stack is up", DEADLINE_SECONDS)
         assert _answers(f"http://127.0.0.1:{dagster_port}/server_info")
-        _poll(lambda: _answers(f"http://127.0.0.1:{serve_port}/readyz"), "paysync serve")
+        wait_until(
+            lambda: _answers(f"http://127.0.0.1:{serve_port}/readyz"),
+            "paysync serve",
+            DEADLINE_SECONDS,
+        )
         client = stripe.StripeClient(
             api_key, base_addresses={"api": f"http://127.0.0.1:{sandbox_port}"}
         )
@@ -119,7 +114,9 @@ def test_dev_brings_the_stack_up_and_ctrl_c_stops_all_of_it(tmp_path):
 
         child.send_signal(signal.SIGINT)
         child.wait(DEADLINE_SECONDS)
-        _poll(lambda: not (_descendants(child.pid) | started) & _live_pids(), "children exit", 30)
+        wait_until(
+            lambda: not (_descendants(child.pid) | started) & _live_pids(), "children exit", 30
+        )
         assert not _answers(f"http://127.0.0.1:{serve_port}/healthz")
     finally:
         if child.poll() is None:

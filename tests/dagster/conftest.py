@@ -12,8 +12,7 @@ import os
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -23,6 +22,7 @@ import pytest
 from paysync_dagster.dagster_names import CODE_LOCATION
 from paysync_dagster.defs.resources import DatabaseResource, VaultResource
 from paysync_dagster.store.database import create_engine, upgrade
+from tests.support import wait_until
 
 # Loading the code location dominates the webserver's start (about 10 s on 2 idle cores);
 # a loaded machine has taken minutes.
@@ -33,14 +33,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _wait_until(condition: Callable[[], bool], what: str) -> None:
-    end = time.monotonic() + DEADLINE_SECONDS
-    while not condition():
-        if time.monotonic() > end:
-            raise AssertionError(f"{what} within {DEADLINE_SECONDS}s")
-        time.sleep(0.5)
 
 
 def _answers(url: str) -> bool:
@@ -90,7 +82,9 @@ def dagster_webserver(
     url = f"http://127.0.0.1:{port}"
     try:
         up = f"{url}/server_info"
-        _wait_until(lambda: child.poll() is not None or _answers(up), "webserver up")
+        wait_until(
+            lambda: child.poll() is not None or _answers(up), "webserver up", DEADLINE_SECONDS
+        )
         assert child.poll() is None, (tmp_path / "webserver.log").read_text()[-3000:]
         yield url
     finally:

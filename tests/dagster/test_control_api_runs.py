@@ -6,8 +6,6 @@ The test starts `dagster-webserver` (the `dagster_webserver` fixture, conftest.p
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import pytest
 from dagster_graphql import DagsterGraphQLClient
@@ -18,21 +16,13 @@ from paysync_dagster.serving import server_in_thread, uvicorn_server
 from paysync_dagster.settings import Settings
 from paysync_dagster.store.database import create_engine
 from paysync_dagster.store.tokens import create_token
+from tests.support import wait_until
 
 pytestmark = pytest.mark.slow  # starts a Dagster webserver
 
 # A run of a few customers, its worker's start-up included.
 DEADLINE_SECONDS = 240
 CUSTOMERS = 30
-
-
-def _wait(condition, what: str):
-    end = time.monotonic() + DEADLINE_SECONDS
-    while (value := condition()) is None or value is False:
-        if time.monotonic() > end:
-            raise AssertionError(f"{what} within {DEADLINE_SECONDS}s")
-        time.sleep(0.5)
-    return value
 
 
 def test_initial_sync_over_the_api_runs_in_dagster(
@@ -77,7 +67,7 @@ def test_initial_sync_over_the_api_runs_in_dagster(
             status = graphql.get_run_status(launched["run_id"]).value
             return status if status in ("SUCCESS", "FAILURE") else None
 
-        finished = _wait(run_status, "the run finished")
+        finished = wait_until(run_status, "the run finished", DEADLINE_SECONDS)
         assert finished == "SUCCESS", (tmp_path / "webserver.log").read_text()[-3000:]
         (session,) = client.get(launched["status_url"]).json()
         assert session["status"] == "completed", session

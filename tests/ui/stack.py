@@ -9,17 +9,16 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 
 from paysync_dagster.demo import MOCK_WORKSPACE, PAYROLL_WORKSPACE
-from tests.support import fake_api_key
+from tests.support import fake_api_key, wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LOCATION = "paysync_dagster"
@@ -35,27 +34,12 @@ BROKEN_CUSTOMERS = 10
 # several times that while other suites run.
 STARTUP_SECONDS = 150.0
 STOP_SECONDS = 30.0
-POLL_SECONDS = 0.25
-
-T = TypeVar("T")
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def wait_until(condition: Callable[[], T | None], what: str, seconds: float) -> T:
-    """Poll `condition` until it returns something truthy; fail naming `what` after `seconds`."""
-    deadline = time.monotonic() + seconds
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {seconds:.0f}s")
-        time.sleep(POLL_SECONDS)
 
 
 def _tail(path: Path, lines: int = 40) -> str:

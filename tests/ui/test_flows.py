@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from playwright.sync_api import Locator, Page, expect
 
 from paysync_dagster.providers.stripe.entities import ENTITIES as STRIPE_ENTITIES
+from tests.support import wait_until
 from tests.ui.conftest import save_page
 from tests.ui.stack import (
     BACKFILL,
@@ -22,7 +23,6 @@ from tests.ui.stack import (
     SCHEDULE_STATUS,
     WORKSPACES,
     Stack,
-    wait_until,
 )
 
 pytestmark = pytest.mark.slow  # the whole local stack and a browser
