@@ -35,13 +35,13 @@ from paysync_dagster.webhooks.ties import unrepaired_ties
 from paysync_dagster.webhooks.worker import worker_pool
 from tests.hostile.helpers import deep_event_body, inbox_states, nested, store_unchecked
 from tests.mpesa.helpers import settings_body
+from tests.support import wait_until
 from tests.webhooks.helpers import (
     add_webhook_workspace,
     customer_event,
     customer_row,
     deliver,
     inbox_rows,
-    wait_for,
 )
 
 NO_CACHE = WebhookReceiverOptions(secret_ttl_seconds=0)
@@ -75,10 +75,10 @@ def test_finding_1_a_stored_deep_event_does_not_stall_later_events(
     store_unchecked(engine, "acme", "evt_deep", deep_event_body("evt_deep"))
     base_url = paysync_server(services=worker_pool(Processor(engine, FAST_RETRIES), 1))
     assert deliver(base_url, "acme", _event(1, email="one@x.test"), acme).status_code == 200
-    wait_for(lambda: customer_row(engine, "acme", "cus_1"), timeout=5, what="later event applied")
-    wait_for(
+    wait_until(lambda: customer_row(engine, "acme", "cus_1"), seconds=5, what="later event applied")
+    wait_until(
         lambda: inbox_states(engine)["evt_deep"].status == "dead",
-        timeout=5,
+        seconds=5,
         what="deep event dead-lettered",
     )
     dead = inbox_states(engine)["evt_deep"]
@@ -167,7 +167,9 @@ def test_finding_3_nul_in_a_signed_event_is_stored_escaped_and_applied(
     assert b"\\u0000" in body
     response = deliver(base_url, "acme", body, acme)
     assert response.status_code == 200
-    row = wait_for(lambda: customer_row(engine, "acme", "cus_1"), what="NUL event applied")
+    row = wait_until(
+        lambda: customer_row(engine, "acme", "cus_1"), what="NUL event applied", seconds=10
+    )
     assert row.name == "Ac\\u0000me"
     assert row.email == "nul\\u0000@x.test"
     assert row.raw["name"] == row.name

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import time
 from typing import Any
 
 import httpx
@@ -97,15 +96,3 @@ def customer_row(engine: sa.Engine, workspace_id: str, customer_id: str) -> sa.R
                 customers.c.workspace_id == workspace_id, customers.c.external_id == customer_id
             )
         ).first()
-
-
-def wait_for(condition, *, timeout: float = 10.0, what: str = "condition"):
-    """Poll `condition()` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {timeout}s")
-        time.sleep(0.02)

@@ -10,8 +10,8 @@ from paysync_dagster.store.workspaces import set_webhook_refetch
 from paysync_dagster.webhooks.processor import Processor
 from paysync_dagster.webhooks.refetch import StripeObjectFetcher
 from paysync_dagster.webhooks.worker import worker_pool
-from tests.support import fake_api_key
-from tests.webhooks.helpers import customer_row, fake_webhook_secret, inbox_rows, wait_for
+from tests.support import fake_api_key, wait_until
+from tests.webhooks.helpers import customer_row, fake_webhook_secret, inbox_rows
 
 
 def _setup(engine, vault, paysync_server, stripe_sandbox, **delivery):
@@ -45,18 +45,22 @@ def test_sandbox_mutations_reach_the_canonical_rows(
 ) -> None:
     client = _setup(engine, vault, paysync_server, stripe_sandbox)
     created = client.v1.customers.create({"email": "first@x.test", "name": "First"})
-    row = wait_for(lambda: customer_row(engine, "acme", created.id), what="created customer")
+    row = wait_until(
+        lambda: customer_row(engine, "acme", created.id), what="created customer", seconds=10
+    )
     assert (row.email, row.name, row.deleted_at) == ("first@x.test", "First", None)
 
     client.v1.customers.update(created.id, {"email": "second@x.test"})
-    wait_for(
+    wait_until(
         lambda: customer_row(engine, "acme", created.id).email == "second@x.test",
         what="updated email",
+        seconds=10,
     )
     client.v1.customers.delete(created.id)
-    wait_for(
+    wait_until(
         lambda: customer_row(engine, "acme", created.id).deleted_at is not None,
         what="soft delete",
+        seconds=10,
     )
     events = inbox_rows(engine)
     assert [e.event_type for e in events] == [
@@ -84,11 +88,12 @@ def test_duplicated_and_reordered_deliveries_converge_with_refetch(
     customer = client.v1.customers.create({"email": "v0@x.test"})
     for version in range(1, 6):
         client.v1.customers.update(customer.id, {"email": f"v{version}@x.test"})
-    wait_for(
+    wait_until(
         lambda: (
             len(inbox_rows(engine)) == 6 and {e.status for e in inbox_rows(engine)} == {"applied"}
         ),
         what="six distinct events applied",
+        seconds=10,
     )
     assert customer_row(engine, "acme", customer.id).email == "v5@x.test"
     assert all(event.attempts == 1 for event in inbox_rows(engine))

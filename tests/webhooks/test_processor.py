@@ -19,6 +19,7 @@ from paysync_dagster.webhooks.inbox import InboxItem, Selection, insert_events, 
 from paysync_dagster.webhooks.processor import Processor, ProcessorOptions
 from paysync_dagster.webhooks.refetch import StripeObjectFetcher
 from paysync_dagster.webhooks.worker import worker_pool
+from tests.support import wait_until
 from tests.webhooks.helpers import (
     add_webhook_workspace,
     customer_event,
@@ -26,7 +27,6 @@ from tests.webhooks.helpers import (
     deliver,
     event_body,
     inbox_rows,
-    wait_for,
 )
 
 T = int(time.time()) - 60
@@ -50,7 +50,7 @@ def test_worker_in_the_server_applies_a_delivered_event(
     base_url = paysync_server(services=worker_pool(Processor(engine), 1))
     body = customer_event("evt_1", "cus_1", created=T, email="new@x.test")
     assert deliver(base_url, "acme", body, secret).status_code == 200
-    row = wait_for(lambda: customer_row(engine, "acme", "cus_1"), what="customer row")
+    row = wait_until(lambda: customer_row(engine, "acme", "cus_1"), what="customer row", seconds=10)
     assert row.email == "new@x.test"
     assert httpx.get(f"{base_url}/readyz").json()["checks"]["webhook_worker"] == "running"
     [event] = inbox_rows(engine)
