@@ -10,10 +10,12 @@ Every command is a fresh child process, `python -m paysync_dagster.cli …` (wha
 script runs), `--runs` times; reported per command: median and best wall time, median CPU
 time (user + system of the child) and the modules it imported (one extra `-X importtime`
 run). Measured in the same rounds, as baselines: `python -c pass`, `python -c 'import
-sqlalchemy'` (paysync's storage, which every one of these commands needs), `python -c
-'import dagster'`, and one `addDynamicPartition` request timed from this process (the
-webserver's share of `workspace add`). Then `workspace import` of `--import-rows` workspaces
-(CSV), with and without the webserver, once each.
+sqlalchemy'` (paysync's storage, which every one of these commands needs), the floor of
+`workspace add` (importing click, SQLAlchemy and AES-GCM, and one connection to the database
+through its dialect and driver: what any implementation of the command pays before its own
+work), `python -c 'import dagster'`, and one `addDynamicPartition` request timed from this
+process (the webserver's share of `workspace add`). Then `workspace import` of
+`--import-rows` workspaces (CSV), with and without the webserver, once each.
 
 Each command runs on SQLite and, unless `--skip-postgres`, on a fresh PostgreSQL database
 (`PAYSYNC_BENCH_POSTGRES_URL`, default postgresql://postgres@127.0.0.1:5432/postgres).
@@ -201,10 +203,24 @@ def _commands(tree: Tree) -> dict[str, tuple[list[str], dict[str, str]]]:
     }
 
 
-def _baselines() -> dict[str, list[str]]:
+# What `workspace add` cannot do without, whatever paysync's own code does: click, SQLAlchemy,
+# AES-GCM, and one connection to the database through its dialect and driver (psycopg2, as
+# paysync's engine uses for a bare postgresql:// URL).
+_FLOOR = (
+    "import sys, click, sqlalchemy as sa;"
+    " from cryptography.hazmat.primitives.ciphers.aead import AESGCM;"
+    " url = sa.make_url(sys.argv[1]);"
+    " url = url.set(drivername='postgresql+psycopg2') if url.drivername == 'postgresql' else url;"
+    " sa.create_engine(url).connect().close()"
+)
+FLOOR_NAME = "floor: click, sqlalchemy, AES-GCM, connect"
+
+
+def _baselines(database_url: str) -> dict[str, list[str]]:
     return {
         "python -c pass": [sys.executable, "-c", "pass"],
         "import sqlalchemy": [sys.executable, "-c", "import sqlalchemy"],
+        FLOOR_NAME: [sys.executable, "-c", _FLOOR, database_url],
         "import dagster": [sys.executable, "-c", "import dagster"],
     }
 
@@ -228,14 +244,15 @@ def measure_backend(
     """tree (and "baselines") -> command -> figures, on one database backend; every round
     runs each command once, in every tree, and each baseline, so all see the same load."""
     results: dict[str, dict[str, Figures]] = {tree.name: {} for tree in trees}
-    baselines = {name: Figures() for name in _baselines()}
+    baseline_commands = _baselines(database_urls[trees[0].name])
+    baselines = {name: Figures() for name in baseline_commands}
     for tree in trees:
         tree.env["PAYSYNC_DATABASE_URL"] = database_urls[tree.name]
         _run(tree.cli("db", "upgrade"), tree.env)
     request = baselines.setdefault("one addDynamicPartition request", Figures())
     for round_ in range(runs + 1):
         if round_:
-            for name, argv in _baselines().items():
+            for name, argv in baseline_commands.items():
                 wall, cpu, _ = _run(argv, os.environ)
                 baselines[name].walls.append(wall)
                 baselines[name].cpus.append(cpu)
@@ -331,6 +348,7 @@ def main() -> None:
           f" after {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}")  # fmt: skip
     header = f"{'':<34}{'median s':>10}{'best s':>9}{'cpu s':>8}{'modules':>9}  dagster"
     verdicts = []
+    above_floor: list[str] = []
     for backend, per_tree in results.items():
         for tree_name, commands in per_tree.items():
             print(f"\n{backend}, {tree_name}\n{header}")
@@ -352,6 +370,9 @@ def main() -> None:
             add = commands["workspace add"]["median_s"]
             verdicts.append((f"{backend}: workspace add < {ADD_TARGET_SECONDS} s", add,
                              add < ADD_TARGET_SECONDS))  # fmt: skip
+            floor = per_tree["baselines"][FLOOR_NAME]["median_s"]
+            above_floor.append(f"{backend}: workspace add takes {add:.3f} s, {add - floor:+.3f} s"
+                               f" beside its floor of {floor:.3f} s")  # fmt: skip
             imported = commands["workspace import"]
             if imported["rows"] >= IMPORT_TARGET_ROWS:
                 seconds = imported["seconds"]
@@ -360,6 +381,8 @@ def main() -> None:
                      seconds, seconds < IMPORT_TARGET_SECONDS)
                 )  # fmt: skip
     print()
+    for line in above_floor:
+        print(line)
     for label, value, ok in verdicts:
         print(f"{'PASS' if ok else 'FAIL'}  {label} (measured {value:.3f} s)")
     summary = {

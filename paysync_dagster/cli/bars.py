@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from paysync_dagster.cli.context import CliContext, clear_errors, console, new_table, yes_no
+from paysync_dagster.cli.context import (
+    CliContext,
+    clear_errors,
+    new_table,
+    rich_console,
+    say,
+    yes_no,
+)
 
 
 @click.group()
@@ -20,7 +27,7 @@ def bars_add(obj: CliContext, name: str) -> None:
     """Create a bar (M-Pesa disabled until its settings are saved) and print its id."""
     from paysync_dagster.mpesa.bars import add_bar
 
-    console.print(f"bar {add_bar(obj.engine(), name)} created: {name!r}")
+    say(f"bar {add_bar(obj.engine(), name)} created: {name!r}")
 
 
 @bars.command("list")
@@ -38,4 +45,4 @@ def bars_list(obj: CliContext) -> None:
             "stored" if bar.has_credentials else "-",
             yes_no(bar.credentials_active) if bar.has_credentials else "-",
         )
-    console.print(table)
+    rich_console().print(table)

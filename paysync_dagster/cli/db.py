@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from paysync_dagster.cli.context import CliContext, console
+from paysync_dagster.cli.context import CliContext, say
 
 
 @click.group()
@@ -20,7 +20,7 @@ def db_upgrade(obj: CliContext, revision: str) -> None:
     from paysync_dagster.store.database import upgrade
 
     upgrade(obj.engine(), revision)
-    console.print(f"database is at revision {revision}: {_safe_url(obj.settings.database_url)}")
+    say(f"database is at revision {revision}: {_safe_url(obj.settings.database_url)}")
 
 
 def _safe_url(url: str) -> str:

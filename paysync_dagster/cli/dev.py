@@ -25,10 +25,10 @@ def dev(obj: CliContext, host: str, dagster_port: int, serve_port: int) -> None:
 
     The demo's workspaces come back with the data `paysync demo` synced from them.
     """
-    from paysync_dagster.cli.context import console
+    from paysync_dagster.cli.context import rich_console
     from paysync_dagster.dev_stack import DevPorts, DevStackError, run_dev_stack
 
     try:
-        run_dev_stack(obj.settings, DevPorts(host, serve_port, dagster_port), console)
+        run_dev_stack(obj.settings, DevPorts(host, serve_port, dagster_port), rich_console())
     except DevStackError as error:
         raise click.ClickException(str(error)) from None

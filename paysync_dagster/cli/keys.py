@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from paysync_dagster.cli.context import CliContext, clear_errors, console
+from paysync_dagster.cli.context import CliContext, clear_errors, say
 
 
 @click.group()
@@ -23,4 +23,4 @@ def keys_rotate(obj: CliContext) -> None:
 
     vault = obj.vault()
     rotated = rotate_keys(obj.engine(), vault, also=[credentials.rotate, targets.rotate])
-    console.print(f"{rotated} secret(s) re-encrypted under key {vault.primary_key_id!r}")
+    say(f"{rotated} secret(s) re-encrypted under key {vault.primary_key_id!r}")

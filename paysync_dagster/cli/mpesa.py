@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from paysync_dagster.cli.context import CliContext, console, new_table, yes_no
+from paysync_dagster.cli.context import CliContext, new_table, rich_console, say, yes_no
 
 
 @click.group()
@@ -26,7 +26,7 @@ def mpesa_audit(obj: CliContext, limit: int) -> None:
     from paysync_dagster.mpesa.audit import audit
 
     report = audit(obj.engine(), obj.vault(), limit=limit)
-    console.print(
+    say(
         f"{report.bars} bar(s), {report.bars_with_credentials} with credentials,"
         f" {report.inconsistent_count} inconsistent ({report.undecryptable} with credentials"
         f" that do not decrypt), {report.unresolved.bars} waiting for manual repair"
@@ -40,11 +40,11 @@ def mpesa_audit(obj: CliContext, limit: int) -> None:
                 yes_no(bar.expected_enabled),
                 bar.kind,
             )
-        console.print(table)
+        rich_console().print(table)
         if report.drift.count > len(report.inconsistent):
-            console.print(f"(first {len(report.inconsistent)} shown; use --limit for more)")
+            say(f"(first {len(report.inconsistent)} shown; use --limit for more)")
     if report.undecryptable_sample:
-        console.print(
+        say(
             "credentials that do not decrypt (save the bar's settings again):"
             f" bar(s) {', '.join(str(bar_id) for bar_id in report.undecryptable_sample)}"
         )
@@ -52,7 +52,7 @@ def mpesa_audit(obj: CliContext, limit: int) -> None:
         table = new_table("bar", "attempts", "error")
         for failure in report.unresolved.records:
             table.add_row(str(failure.bar_id), str(failure.attempts), failure.error)
-        console.print(table)
+        rich_console().print(table)
     sys.exit(1 if report.inconsistent_count or report.unresolved.bars else 0)
 
 
@@ -74,24 +74,24 @@ def mpesa_repair(obj: CliContext, dry_run: bool, chunk_size: int) -> None:
     engine = obj.engine()
     if dry_run:
         report = audit(engine, obj.vault(), limit=50)
-        console.print(f"dry run: {report.drift.count} bar(s) would be repaired")
+        say(f"dry run: {report.drift.count} bar(s) would be repaired")
         for bar in report.inconsistent:
-            console.print(
+            say(
                 f"  bar {bar.bar_id}: mpesa_enabled {yes_no(bar.mpesa_enabled)} ->"
                 f" {yes_no(bar.expected_enabled)} ({bar.kind})"
             )
         return
-    with Progress(console=console, transient=True) as progress:
+    with Progress(console=rich_console(), transient=True) as progress:
         task = progress.add_task("repairing", total=None)
         result = repair_drift(
             engine,
             chunk_size=chunk_size,
             progress=lambda done, total: progress.update(task, completed=done, total=total),
         )
-    console.print(
+    say(
         f"{result.repaired} of {result.drifted} inconsistent bar(s) repaired,"
         f" {len(result.failed)} failed, in {result.seconds:.2f}s"
     )
     for failure in result.failed:
-        console.print(f"  bar {failure.bar_id}: {failure.error}")
+        say(f"  bar {failure.bar_id}: {failure.error}")
     sys.exit(1 if result.failed else 0)

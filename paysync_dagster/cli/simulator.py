@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from paysync_dagster.cli.context import CliContext, clear_errors, console, new_table
+from paysync_dagster.cli.context import CliContext, clear_errors, new_table, rich_console, say
 
 _READABLE_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -63,7 +63,7 @@ def target_add(obj: CliContext, name: str, replace: bool, **fields: Any) -> None
     save_target(obj.engine(), obj.vault(), Target(name=name, **fields), replace=replace)
     obj.add_partitions(SIMULATOR_TARGET_PARTITIONS_NAME, [name])
     linked = f", freshness measured on workspace {fields['workspace_id']!r}"
-    console.print(
+    say(
         f"simulator target {name!r} ({fields['kind']}) saved"
         + (linked if fields["workspace_id"] else "")
     )
@@ -81,7 +81,7 @@ def target_list(obj: CliContext) -> None:
         endpoint = item.api_base or item.payment_url or "https://api.stripe.com"
         amount = f"{item.amount} {item.currency}"
         table.add_row(item.name, item.kind, endpoint, item.workspace_id or "-", amount)
-    console.print(table)
+    rich_console().print(table)
 
 
 @target.command("remove")
@@ -95,7 +95,7 @@ def target_remove(obj: CliContext, name: str) -> None:
 
     remove_target(obj.engine(), name)
     obj.delete_partitions(SIMULATOR_TARGET_PARTITIONS_NAME, [name])
-    console.print(f"simulator target {name!r} removed")
+    say(f"simulator target {name!r} removed")
 
 
 def _attempt_line(attempt: Any) -> str:
@@ -160,7 +160,7 @@ def run(obj: CliContext, name: str, iterations: int | None, cards: Path | None,
     configured = load_target(engine, obj.vault(), name)
     inputs = load_inputs(configured.kind, cards, customers)
     for problem in inputs.problems:
-        console.print(f"skipped {problem}")
+        say(f"skipped {problem}")
     options = RunOptions(
         iterations=iterations or LoopSettings.from_environment().iterations,
         trigger="manual",
@@ -169,7 +169,7 @@ def run(obj: CliContext, name: str, iterations: int | None, cards: Path | None,
         timeout_seconds=timeout,
     )
     summary = run_simulation(
-        engine, configured, options, on_attempt=lambda a: console.print(_attempt_line(a))
+        engine, configured, options, on_attempt=lambda a: say(_attempt_line(a))
     )
     counts = ", ".join(f"{summary.count(s)} {s}" for s in outcomes.STATUSES)
     fresh = [a.freshness_ms for a in summary.attempts if a.freshness_ms is not None]
@@ -177,7 +177,7 @@ def run(obj: CliContext, name: str, iterations: int | None, cards: Path | None,
     freshness = ""
     if fresh or missing:
         freshness = f"; payment->mirror max {max(fresh, default=0):.0f} ms, {missing} missing"
-    console.print(
+    say(
         f"run {summary.run_id} on {name!r}: {len(summary.attempts)} attempt(s): {counts}{freshness}"
     )
     if not summary.all_passed:
@@ -199,7 +199,7 @@ def runs(obj: CliContext, target_name: str | None, limit: int) -> None:
             row["id"], row["target"], row["trigger"], row["status"],
             *(str(row[key]) for key in ("passed", "degraded", "failed", "errors")),
         )  # fmt: skip
-    console.print(table)
+    rich_console().print(table)
 
 
 @simulator.command("customers")
@@ -211,4 +211,4 @@ def customers_command(rows: int, out: Path, seed: int) -> None:
     from paysync_dagster.simulator.customers import write_customers_csv
 
     write_customers_csv(out, rows, seed=seed)
-    console.print(f"{rows} synthetic customer(s) written to {out}")
+    say(f"{rows} synthetic customer(s) written to {out}")

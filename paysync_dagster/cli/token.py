@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from paysync_dagster.cli.context import CliContext, clear_errors, console, new_table
+from paysync_dagster.cli.context import CliContext, clear_errors, new_table, rich_console, say
 
 
 @click.group()
@@ -45,7 +45,7 @@ def token_revoke(obj: CliContext, name: str) -> None:
     from paysync_dagster.store.tokens import revoke_token
 
     revoke_token(obj.engine(), name)
-    console.print(f"token {name!r} revoked")
+    say(f"token {name!r} revoked")
 
 
 @token.command("list")
@@ -65,4 +65,4 @@ def token_list(obj: CliContext) -> None:
             scope = "M-Pesa settings"
         revoked = "-" if summary.revoked_at is None else f"{summary.revoked_at:%Y-%m-%d %H:%M}"
         table.add_row(principal.name, scope, f"{summary.created_at:%Y-%m-%d %H:%M}", revoked)
-    console.print(table)
+    rich_console().print(table)

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from paysync_dagster.cli.context import CliContext, console, new_table, processor_options
+from paysync_dagster.cli.context import CliContext, new_table, processor_options, rich_console, say
 from paysync_dagster.cli.errors import CliError
 
 
@@ -73,7 +73,7 @@ def webhooks_list(obj: CliContext, **options: Any) -> None:
             f"{event.received_at:%Y-%m-%d %H:%M:%S}",
             (event.last_error or "")[:80],
         )
-    console.print(table)
+    rich_console().print(table)
 
 
 @webhooks.command("replay")
@@ -104,14 +104,14 @@ def webhooks_replay(
 
     engine = obj.engine()
     replayed = replay(engine, _selection(options, listing=False))
-    console.print(f"{len(replayed)} event(s) made due again")
+    say(f"{len(replayed)} event(s) made due again")
     if process and replayed:
         processing = ProcessorOptions(
             max_attempts=webhook_max_attempts, lease_seconds=webhook_lease_seconds
         )
         with open_processor(engine, obj.vault(), processing) as processor:
             result = processor.drain("cli")
-        console.print(
+        say(
             f"{result.applied} applied, {result.ignored} ignored, {result.retried} to retry,"
             f" {result.dead} dead-lettered"
         )

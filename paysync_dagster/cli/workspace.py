@@ -12,8 +12,9 @@ from paysync_dagster.cli.context import (
     CliContext,
     FiniteFloatRange,
     clear_errors,
-    console,
     new_table,
+    rich_console,
+    say,
 )
 
 if TYPE_CHECKING:
@@ -115,9 +116,9 @@ def workspace_add(
         replace=replace,
     )
     if mock_reason is not None:
-        console.print(f"workspace {summary.workspace_id!r}: {provider} configured in {mock_reason}")
+        say(f"workspace {summary.workspace_id!r}: {provider} configured in {mock_reason}")
     else:
-        console.print(f"workspace {summary.workspace_id!r}: {provider}{_mode(summary)} configured")
+        say(f"workspace {summary.workspace_id!r}: {provider}{_mode(summary)} configured")
 
 
 def _mode(summary: WorkspaceSummary) -> str:
@@ -151,7 +152,7 @@ def workspace_list(obj: CliContext) -> None:
             summary.api_base or "(provider default)",
             "set" if summary.has_webhook_secret else "-",
         )
-    console.print(table)
+    rich_console().print(table)
 
 
 @workspace.command("import")
@@ -173,7 +174,7 @@ def workspace_import(obj: CliContext, file: Path, replace: bool) -> None:
     configs = read_import_file(file)
     summaries = save_workspaces(obj.engine(), obj.vault(), configs, replace_existing=replace)
     obj.add_partitions(WORKSPACE_PARTITIONS_NAME, sorted({s.workspace_id for s in summaries}))
-    console.print(f"{len(summaries)} workspace configuration(s) imported from {file}")
+    say(f"{len(summaries)} workspace configuration(s) imported from {file}")
 
 
 @workspace.command("remove")
@@ -188,7 +189,7 @@ def workspace_remove(obj: CliContext, workspace_id: str, purge_data: bool) -> No
 
     removed = remove_workspace(obj.engine(), workspace_id, purge_data=purge_data)
     obj.delete_partitions(WORKSPACE_PARTITIONS_NAME, [workspace_id])
-    console.print(f"workspace {workspace_id!r}: {removed} configuration(s) removed")
+    say(f"workspace {workspace_id!r}: {removed} configuration(s) removed")
 
 
 @workspace.command("rotate-webhook-secret")
@@ -231,7 +232,7 @@ def workspace_rotate_webhook_secret(
         previous_valid_for=timedelta(hours=previous_valid_hours),
     )
     until = "" if expires_at is None else f"; the previous one is valid until {expires_at:%c} UTC"
-    console.print(f"workspace {workspace_id!r}: webhook secret rotated{until}")
+    say(f"workspace {workspace_id!r}: webhook secret rotated{until}")
 
 
 @workspace.command("webhook-refetch")
@@ -249,4 +250,4 @@ def workspace_webhook_refetch(
     set_webhook_refetch(
         obj.engine(), workspace_id=workspace_id, provider=provider, on=state == "on"
     )
-    console.print(f"workspace {workspace_id!r}: webhook refetch {state}")
+    say(f"workspace {workspace_id!r}: webhook refetch {state}")

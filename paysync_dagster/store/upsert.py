@@ -21,7 +21,6 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 KEY_COLUMNS = ("workspace_id", "provider", "external_id")
 # Columns the upsert never overwrites: the surrogate key and the natural key itself.
@@ -67,6 +66,10 @@ def _on_conflict_update(statement: Any, table: sa.Table) -> sa.Insert:
 
 @cache
 def _upsert_statement(table: sa.Table) -> sa.Insert:
+    # The dialect modules are imported where they are used, for the CLI's start-up: this
+    # module is loaded by every `paysync workspace` command, which needs neither.
+    from sqlalchemy.dialects import sqlite
+
     return _on_conflict_update(sqlite.insert(table), table)
 
 
@@ -101,9 +104,9 @@ def _copy_number(value: float | None) -> str:
     return _COPY_NULL if value is None else str(value)
 
 
-def _copy_converter(column: sa.Column) -> Callable[[Any], str]:
+def _copy_converter(column: sa.Column, dialect: sa.Dialect) -> Callable[[Any], str]:
     """How one column's Python values are written in COPY's text format."""
-    kind = column.type
+    kind = column.type.dialect_impl(dialect)
     if isinstance(kind, sa.JSON):
         return _copy_json
     if isinstance(kind, (sa.DateTime, sa.Date)):
@@ -138,6 +141,8 @@ class _Staging:
 
 @cache
 def _staging(table: sa.Table) -> _Staging:
+    from sqlalchemy.dialects import postgresql
+
     stage = sa.Table(
         f"paysync_stage_{table.name}",
         sa.MetaData(),
@@ -159,7 +164,7 @@ def _staging(table: sa.Table) -> _Staging:
         create=str(sa.schema.CreateTable(stage, if_not_exists=True).compile(dialect=dialect)),
         truncate=f"TRUNCATE {stage.name}",
         copy=f"COPY {stage.name} ({', '.join(copied)}) FROM STDIN",
-        fields=tuple((c.name, _copy_converter(c)) for c in per_row),
+        fields=tuple((c.name, _copy_converter(c, dialect)) for c in per_row),
         upsert=_on_conflict_update(
             postgresql.insert(table).from_select(
                 [*_BATCH_CONSTANT_COLUMNS, *(c.name for c in stage.columns)], source
