@@ -25,6 +25,7 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 from rich.console import Console
+from rich.markup import escape
 
 from paysync_dagster.dagster_instance import dagster_home
 from paysync_dagster.dagster_names import CODE_LOCATION
@@ -196,7 +197,7 @@ def run_dev_stack(settings: Settings, ports: DevPorts, console: Console) -> None
     plans, notes = sandbox_plans(engine, vault, settings.home, serve_url)
     engine.dispose()
     for note in notes:
-        console.print(f"[yellow]note[/] {note}")
+        console.print(f"[yellow]note[/] {escape(note)}", markup=True)
 
     with ExitStack() as stack:
         lines = []
@@ -204,10 +205,11 @@ def run_dev_stack(settings: Settings, ports: DevPorts, console: Console) -> None
             try:
                 url = stack.enter_context(plan.open())
             except OSError as error:
-                console.print(
-                    f"[yellow]note[/] port {plan.port} of {', '.join(plan.workspace_ids)} is"
-                    f" busy ({error.strerror}); using whatever listens there"
+                busy = (
+                    f"port {plan.port} of {', '.join(plan.workspace_ids)} is busy"
+                    f" ({error.strerror}); using whatever listens there"
                 )
+                console.print(f"[yellow]note[/] {escape(busy)}", markup=True)
                 continue
             lines.append(
                 f"  {plan.record.provider} sandbox {', '.join(plan.workspace_ids):<22} {url}"
@@ -234,7 +236,7 @@ def run_dev_stack(settings: Settings, ports: DevPorts, console: Console) -> None
         )  # fmt: skip
         _wait_for(f"{serve_url}/healthz", serve, "paysync serve")
         _wait_for(f"{dagster_url}/server_info", dagster, "dagster dev")
-        console.print("[bold]paysync dev[/]: the local stack is up")
+        console.print("[bold]paysync dev[/]: the local stack is up", markup=True)
         console.print(f"  Dagster UI                     {dagster_url}")
         console.print(f"  paysync serve                  {serve_url}  (webhooks, APIs, /readyz)")
         for line in lines:

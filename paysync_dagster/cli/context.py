@@ -35,7 +35,9 @@ def rich_console() -> Console:
     from rich.console import Console
 
     # Tables stay readable when output is piped (rich would otherwise assume 80 columns).
-    return Console(width=None if sys.stdout.isatty() else 120)
+    # Cells hold users' values (names, ids, errors): they print as written, never read as
+    # markup ("[bold]") or emoji codes (":x:"). A caller that styles a line says markup=True.
+    return Console(width=None if sys.stdout.isatty() else 120, markup=False, emoji=False)
 
 
 class CliContext:

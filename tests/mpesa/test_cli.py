@@ -68,6 +68,14 @@ def test_bars(cli):
     assert cli("bars", "add", " ").exit_code != 0
 
 
+def test_names_print_as_written_not_as_markup(cli):
+    """A name is the user's text: rich must not read `[bold]` as a style or `:x:` as an
+    emoji, in the confirmation line or in the table."""
+    name = "[bold]Baa[/bold] :x: Bar"
+    assert name in cli("bars", "add", name).output
+    assert name in cli("bars", "list").output
+
+
 def test_keys_rotate_reencrypts_mpesa_credentials(cli, engine, monkeypatch):
     old = KeyRing.parse(os.environ["PAYSYNC_ENCRYPTION_KEYS"])
     (bar_id,) = insert_bars(engine, Vault(old), [(False, None)])
