@@ -205,13 +205,14 @@ def _commands(tree: Tree) -> dict[str, tuple[list[str], dict[str, str]]]:
 
 # What `workspace add` cannot do without, whatever paysync's own code does: click, SQLAlchemy,
 # AES-GCM, and one connection to the database through its dialect and driver (psycopg2, as
-# paysync's engine uses for a bare postgresql:// URL).
+# paysync's engine uses for a bare postgresql:// URL); it exits as `paysync` does, without
+# the interpreter's last collection (`gc.freeze`, see `paysync_dagster.cli.run`).
 _FLOOR = (
-    "import sys, click, sqlalchemy as sa;"
+    "import gc, sys, click, sqlalchemy as sa;"
     " from cryptography.hazmat.primitives.ciphers.aead import AESGCM;"
     " url = sa.make_url(sys.argv[1]);"
     " url = url.set(drivername='postgresql+psycopg2') if url.drivername == 'postgresql' else url;"
-    " sa.create_engine(url).connect().close()"
+    " engine = sa.create_engine(url); engine.connect().close(); engine.dispose(); gc.freeze()"
 )
 FLOOR_NAME = "floor: click, sqlalchemy, AES-GCM, connect"
 

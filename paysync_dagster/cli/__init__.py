@@ -7,6 +7,8 @@ the sandboxes' Starlette apps or the M-Pesa and simulator modules the other grou
 
 from __future__ import annotations
 
+import atexit
+import gc
 import importlib
 
 import click
@@ -54,6 +56,21 @@ def main(ctx: click.Context) -> None:
     encrypted with PAYSYNC_ENCRYPTION_KEYS (default: a generated local key file).
     """
     ctx.obj = CliContext()
+    ctx.call_on_close(ctx.obj.close)
 
 
-__all__ = ["main"]
+def run() -> None:
+    """The `paysync` command as its own process runs it: `main`, then a quick exit.
+
+    At exit Python collects every object the command left behind: for the few hundred
+    modules a command imports (SQLAlchemy's among them) that took 0.12-0.16 s on 2 quiet
+    cores, a quarter of `paysync workspace add`. By then the command has closed what it
+    opened (its engine is disposed on close) and threads are joined, so the objects are
+    frozen out of that last collection (`gc.freeze`); the process returns their memory. Not
+    for `main` called in-process (tests): frozen objects would never be collected there.
+    """
+    atexit.register(gc.freeze)
+    main(prog_name="paysync")
+
+
+__all__ = ["main", "run"]

@@ -1,5 +1,5 @@
 """`python -m paysync_dagster.cli`: the `paysync` command without its console script."""
 
-from paysync_dagster.cli import main
+from paysync_dagster.cli import run
 
-main(prog_name="paysync")
+run()
