@@ -24,6 +24,7 @@ from paysync_dagster.simulator.inputs import load_inputs
 from paysync_dagster.simulator.records import recent_runs
 from paysync_dagster.simulator.settings import LoopSettings
 from paysync_dagster.simulator.targets import TargetError, load_target, target_names
+from paysync_dagster.store.workspaces import WORKSPACE_ID_PATTERN
 
 logger = logging.getLogger("paysync.simulator")
 
@@ -31,6 +32,16 @@ logger = logging.getLogger("paysync.simulator")
 MAX_API_ITERATIONS = 100
 MAX_LISTED_RUNS = 200
 router = APIRouter(tags=["simulator"])
+# Target names follow the workspace id rules (see `validate_target`); any other value is
+# refused with a 422 before it reaches the database.
+TargetName = Annotated[
+    str | None,
+    Query(
+        pattern=f"^{WORKSPACE_ID_PATTERN.pattern}$",
+        max_length=64,
+        description="A simulator target's name.",
+    ),
+]
 _ERRORS = {
     status: {"model": ErrorBody, "description": description}
     for status, description in (
@@ -70,7 +81,7 @@ async def run(
     caller: Caller,
     context: Context,
     iterations: Annotated[int | None, Query(ge=1, le=MAX_API_ITERATIONS)] = None,
-    target: Annotated[str | None, Query(max_length=64)] = None,
+    target: TargetName = None,
 ) -> dict[str, Any]:
     """Run `iterations` attempts (default ITERATIONS_PER_RUN) against `target`, or against
     every configured target when none is named."""
@@ -93,7 +104,7 @@ async def runs(
     caller: Caller,
     context: Context,
     limit: Annotated[int, Query(ge=1, le=MAX_LISTED_RUNS)] = 20,
-    target: Annotated[str | None, Query(max_length=64)] = None,
+    target: TargetName = None,
 ) -> dict[str, Any]:
     """The newest runs (of `target` when given), newest first, at most `limit`."""
     _require_admin(caller)

@@ -123,6 +123,12 @@ def test_the_http_routes_run_and_list_with_a_token(engine, vault, paysync_server
         assert client.post("/simulator/run", headers=workspace_token).status_code == 403
         assert client.post("/simulator/run?iterations=0", headers=auth).status_code == 422
         assert client.post("/simulator/run?target=ghost", headers=auth).status_code == 404
+        # A name no target can have (a NUL byte, which PostgreSQL refuses in text) is a 422
+        # naming the parameter, on both routes, not a 500 from the database.
+        for method, path in (("POST", "/simulator/run"), ("GET", "/simulator/runs")):
+            refused = client.request(method, path, params={"target": "gw\x00"}, headers=auth)
+            assert refused.status_code == 422, (path, refused.text)
+            assert "target" in refused.text
         ran = client.post("/simulator/run?iterations=3&target=gw", headers=auth)
         assert ran.status_code == 200
         body = ran.json()
