@@ -180,6 +180,11 @@ def run_dev_stack(settings: Settings, ports: DevPorts, console: Console) -> None
     # A SIGTERM (a supervisor, `timeout`, `kill`) stops the stack as cleanly as Ctrl-C does,
     # instead of leaving its children running.
     signal.signal(signal.SIGTERM, _interrupt)
+    # Started in the background of a script (`paysync dev &`), SIGINT comes ignored and the
+    # children would inherit that: Dagster's code servers give SIGTERM SIGINT's handler, so
+    # they would ignore both and outlive the stack. A handler is reset by exec; SIG_IGN is not.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     engine = create_engine(settings.database_url)
     upgrade(engine)
     vault = open_vault(engine, os.environ, home=settings.home)

@@ -1,5 +1,6 @@
 """`paysync dev` as a user runs it: a real child process bringing up the sandbox of a local
-workspace on its recorded port, `paysync serve` and `dagster dev`, all stopped by Ctrl-C."""
+workspace on its recorded port, `paysync serve` and `dagster dev`, all stopped by Ctrl-C or by a
+SIGTERM to the process group."""
 
 from __future__ import annotations
 
@@ -59,7 +60,21 @@ def _descendants(pid: int) -> set[int]:
     return found
 
 
-def test_dev_brings_the_stack_up_and_ctrl_c_stops_all_of_it(tmp_path):
+# How the stack is stopped: Ctrl-C in its terminal; or, started in the background of a
+# script (which ignores SIGINT for it, here through `trap "" INT`), SIGTERM to its whole
+# process group, as `kill -- -PGID` or a supervisor sends it.
+STOPS = {
+    "ctrl-c": ([], lambda child: child.send_signal(signal.SIGINT)),
+    "sigterm-to-a-background-group": (
+        ["sh", "-c", 'trap "" INT; exec "$0" "$@"'],
+        lambda child: os.killpg(child.pid, signal.SIGTERM),
+    ),
+}
+
+
+@pytest.mark.parametrize("stop", STOPS)
+def test_dev_brings_the_stack_up_and_stopping_it_stops_all_of_it(tmp_path, stop):
+    launcher, send_stop = STOPS[stop]
     home = tmp_path / "home"
     keyring = KeyRing.generate("dev1")
     env = {
@@ -82,9 +97,10 @@ def test_dev_brings_the_stack_up_and_ctrl_c_stops_all_of_it(tmp_path):
     serve_port, dagster_port = _free_port(), _free_port()
 
     child = subprocess.Popen(
-        [sys.executable, "-m", "paysync_dagster.cli", "dev",
+        [*launcher, sys.executable, "-m", "paysync_dagster.cli", "dev",
          "--serve-port", str(serve_port), "--dagster-port", str(dagster_port)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
     )  # fmt: skip
     output: list[str] = []
     # Read as the user would, line by line: Ctrl-C before the stack says it is up is not the
@@ -112,7 +128,7 @@ def test_dev_brings_the_stack_up_and_ctrl_c_stops_all_of_it(tmp_path):
         started = _descendants(child.pid)
         assert len(started) >= 2  # paysync serve and dagster dev, at least
 
-        child.send_signal(signal.SIGINT)
+        send_stop(child)
         child.wait(DEADLINE_SECONDS)
         wait_until(
             lambda: not (_descendants(child.pid) | started) & _live_pids(), "children exit", 30
