@@ -21,11 +21,11 @@ import pytest
 
 from paysync_dagster.store.vault import KeyRing
 from tests.deploy.conftest import DEPLOY, REPO_ROOT
+from tests.support import wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]  # a code server, webserver and daemon
 
 STARTUP_DEADLINE_SECONDS = 45.0
-POLL_SECONDS = 0.25
 
 T = TypeVar("T")
 
@@ -60,15 +60,12 @@ def _free_port() -> int:
 
 
 def _poll(probe: Callable[[], T | None], what: str, logs: list[Path]) -> T:
-    """Call `probe` until it returns something, or fail after the deadline with the logs."""
-    deadline = time.monotonic() + STARTUP_DEADLINE_SECONDS
-    while time.monotonic() < deadline:
-        result = probe()
-        if result is not None:
-            return result
-        time.sleep(POLL_SECONDS)
-    tails = "\n".join(f"--- {log.name}\n{log.read_text()[-3000:]}" for log in logs)
-    pytest.fail(f"{what} not within {STARTUP_DEADLINE_SECONDS:.0f} s\n{tails}")
+    """`wait_until` for the processes' start-up, failing with the tails of their logs."""
+    try:
+        return wait_until(probe, what, STARTUP_DEADLINE_SECONDS)
+    except AssertionError as error:
+        tails = "\n".join(f"--- {log.name}\n{log.read_text()[-3000:]}" for log in logs)
+        pytest.fail(f"{error}\n{tails}")
 
 
 @pytest.fixture
